@@ -1,0 +1,108 @@
+"""Checks a composed config before anything heavy runs, so a typo fails at once and names the valid values."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from mnistcli.errors import MnistcliError
+from mnistcli.model import ACTIVATIONS, build_model
+
+OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The keys of conf/train/*.yaml: how a built model is compiled and fitted."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    early_stopping_patience: int = 0
+    progress: bool = True
+
+
+def _int(value: Any, minimum: int, maximum: int | None = None) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= minimum
+        and (maximum is None or value <= maximum)
+    )
+
+
+def _number(value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    return above and below
+
+
+def _units(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(_int(u, 1, 100_000) for u in value)
+
+
+# key -> (is the value valid?, what a valid value looks like)
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "seed": (lambda v: _int(v, 0, 2**32 - 1), "an integer from 0 to 4294967295"),
+    "model.name": (lambda v: isinstance(v, str) and v != "", "a non-empty name"),
+    "model.hidden_units": (_units, "a list of positive integers, e.g. [] or [128] or [100,100]"),
+    "model.activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
+    "model.dropout": (lambda v: _number(v, 0, 1, high_open=True), "a number in [0, 1)"),
+    "train.optimizer": (lambda v: v in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS)),
+    "train.learning_rate": (lambda v: _number(v, 0, 10, low_open=True), "a number > 0 and <= 10"),
+    "train.batch_size": (lambda v: _int(v, 1, 1_000_000), "an integer >= 1"),
+    "train.epochs": (lambda v: _int(v, 1, 100_000), "an integer >= 1"),
+    "train.early_stopping_patience": (lambda v: _int(v, 0), "an integer >= 0 (0 turns it off)"),
+    "train.progress": (lambda v: isinstance(v, bool), "true or false"),
+    "data.image_size": (lambda v: _int(v, 8, 28), "an integer from 8 to 28"),
+    "data.val_fraction": (lambda v: _number(v, 0, 1, high_open=True), "a number in [0, 1)"),
+    "data.train_limit": (lambda v: v is None or _int(v, 1), "null or an integer >= 1"),
+}
+
+
+def _parameters(func: Callable, drop: tuple[str, ...] = ()) -> list[str]:
+    params = inspect.signature(func).parameters.values()
+    return [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in drop]
+
+
+def _check_keys(section: str, given: Mapping, valid: list[str]) -> None:
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise MnistcliError(
+            f"unknown key {section}.{unknown[0]}; valid keys of {section}: {', '.join(valid)}"
+        )
+    missing = [k for k in valid if k not in given]
+    if missing:
+        raise MnistcliError(f"{section}.{missing[0]} is missing from the config")
+
+
+def validate(cfg: Mapping) -> None:
+    """Raise MnistcliError naming the first bad key or value of a composed config (a plain dict)."""
+    from mnistcli.data import load_dataset  # the data loader's keyword arguments are data's keys
+
+    for section in ("model", "data", "train"):
+        if not isinstance(cfg.get(section), Mapping):
+            raise MnistcliError(f"the config has no '{section}' section")
+    _check_keys("model", cfg["model"], _parameters(build_model))
+    _check_keys("train", cfg["train"], [f.name for f in fields(TrainSettings)])
+    _check_keys("data", cfg["data"], _parameters(load_dataset, drop=("seed", "test_only")))
+
+    for key, (ok, expected) in RULES.items():
+        section, _, name = key.rpartition(".")
+        value = cfg[section][name] if section else cfg.get(name)
+        if not ok(value):
+            raise MnistcliError(f"{key} must be {expected}, got {value!r}")
+
+    model = cfg["model"]
+    if not model["hidden_units"] and str(model["name"]).startswith("hidden"):
+        raise MnistcliError(
+            f"model.hidden_units is empty, but model '{model['name']}' needs hidden layers "
+            "(use model=softmax for none)"
+        )
+    if not model["hidden_units"] and model["dropout"]:
+        raise MnistcliError("model.dropout needs at least one hidden layer (model.hidden_units is empty)")
