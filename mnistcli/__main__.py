@@ -1,0 +1,5 @@
+"""`python -m mnistcli`: the same as the `mnistcli` command."""
+
+from mnistcli.cli import app
+
+app()

