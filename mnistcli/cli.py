@@ -73,5 +73,41 @@ def evaluate(
     report.metrics_report(metrics, title=f"evaluate {metrics['run_dir']}")
 
 
+@app.command()
+def predict(
+    images: Annotated[list[Path], typer.Argument(help="PNG/JPEG files and folders of them.", show_default=False)],
+    run_dir: Annotated[Optional[Path], typer.Option("--run", help="Run folder (default: the newest under outputs/).")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=10, help="Show the K most likely classes.")] = 3,
+    show: Annotated[bool, typer.Option("--show", help="Also draw the 28x28 input the model saw.")] = False,
+    invert: Annotated[Optional[bool], typer.Option("--invert/--no-invert", help="Force ink polarity (default: detect).", show_default=False)] = None,
+    backend: Annotated[str, typer.Option("--backend", help="auto (LiteRT when exported), litert or keras.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array and nothing else on stdout.")] = False,
+) -> None:
+    """Read handwritten digits from image files: photographed, scanned or drawn, any size or colours."""
+    from mnistcli.predict import predict_files
+
+    if backend not in ("auto", "litert", "keras"):
+        _call(_bad, f"--backend must be auto, litert or keras, got {backend!r}")
+    result = _call(predict_files, images, run_dir, invert, backend)
+    from mnistcli import report
+
+    if as_json:
+        rows = [{k: v for k, v in r.items() if k != "pixels"} for r in result["results"]]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        for r in result["results"]:
+            if "error" in r:
+                report.error(r["error"])
+    else:
+        report.predictions(result, top=top, show=show)
+    if any("error" in r for r in result["results"]):
+        raise typer.Exit(1)
+
+
+def _bad(message: str) -> None:
+    from mnistcli.errors import MnistcliError
+
+    raise MnistcliError(message)
+
+
 def main() -> None:
     app()

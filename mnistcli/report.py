@@ -114,3 +114,32 @@ def metrics_report(m: Mapping, title: str = "results") -> None:
     console.print(Panel(_summary(m), title=title, border_style="green", expand=False))
     console.print(_confusion(m, classes))
     console.print(Columns([_per_class(m), _confusions(m)], padding=(0, 4)))
+
+
+def _digit_drawing(pixels) -> Text:
+    """The model's input as shaded blocks, two characters a pixel: readable with or without colour."""
+    shades = " ░▒▓█"
+    text = Text()
+    for row in pixels:
+        line = "".join(shades[min(int(float(v) * len(shades)), len(shades) - 1)] * 2 for v in row)
+        text.append(line.rstrip() + "\n", style="bright_white")
+    return text
+
+
+def predictions(result: Mapping, top: int = 3, show: bool = False) -> None:
+    """Per file: the digit, its confidence, the top-k probabilities as bars, and optionally the input."""
+    classes = result["classes"]
+    for r in result["results"]:
+        if "error" in r:
+            error(r["error"])
+            continue
+        flag = "  [bold yellow]low confidence[/]" if r["low_confidence"] else ""
+        console.print(f"[bold]{r['file']}[/]: [bold cyan]{r['digit']}[/] ({r['confidence']:.1%}){flag}")
+        order = sorted(range(len(classes)), key=lambda k: -r["probabilities"][k])[:top]
+        bars = Table.grid(padding=(0, 1))
+        for k in order:
+            p = r["probabilities"][k]
+            bars.add_row(f"  {classes[k]:>3}", f"[cyan]{'█' * round(p * 30):<30}[/]", f"{p:6.1%}")
+        console.print(bars)
+        if show:
+            console.print(_digit_drawing(r["pixels"]))

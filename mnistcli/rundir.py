@@ -14,6 +14,7 @@ from mnistcli.errors import MnistcliError
 
 OUTPUTS = Path("outputs")
 MODEL_FILE = "model.keras"
+LITERT_FILE = "model.tflite"
 METRICS_FILE = "metrics.json"
 
 

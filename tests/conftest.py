@@ -61,3 +61,20 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST not found at {SHARED_MNIST} (only in the team's workspace, not a fresh clone)")
     return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_mnist) -> Path:
+    """One run folder trained once per session on the tiny real digits (hidden128, 4 epochs)."""
+    from typer.testing import CliRunner
+
+    from mnistcli.cli import app
+
+    run_dir = tmp_path_factory.mktemp("runs") / "hidden128"
+    result = CliRunner().invoke(
+        app,
+        ["train", "model=hidden128", "train.epochs=4", "train.progress=false", f"data.dir={tiny_mnist}",
+         f"hydra.run.dir={run_dir}"],
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir
