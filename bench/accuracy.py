@@ -1,0 +1,65 @@
+"""Accuracy of the classic configs with their own defaults on real MNIST, checked against the issue's floors.
+
+Runs `mnistcli train model=NAME data.dir=DIR` as a user would, one process per model, and prints a table.
+Default data: ../shared/mnist (MNIST-22k: the first 22,699 training images, the full 10,000 test set).
+
+    python bench/accuracy.py [--data-dir DIR] [--models softmax hidden128 hidden100x2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+FLOORS = {"softmax": 0.920, "hidden128": 0.970, "hidden100x2": 0.970}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist")
+    parser.add_argument("--models", nargs="+", default=list(FLOORS))
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
+    args = parser.parse_args()
+    if not (args.data_dir / "t10k-images-idx3-ubyte.gz").exists():
+        sys.exit(f"no MNIST IDX files in {args.data_dir}")
+
+    table = Table(title=f"mnistcli accuracy, data: {args.data_dir}")
+    for col in ("model", "train / val / test", "epochs", "test acc", "floor", "val acc", "train s", "wall s", ""):
+        table.add_column(col, justify="right")
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            run_dir = Path(tmp) / name
+            cmd = [sys.executable, "-m", "mnistcli", "train", f"model={name}", f"data.dir={args.data_dir}",
+                   "train.progress=false", f"hydra.run.dir={run_dir}", *args.overrides]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            if proc.returncode:
+                print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+                return 1
+            m = json.loads((run_dir / "metrics.json").read_text())
+            d = m["data"]
+            floor = FLOORS.get(name)
+            ok = floor is None or m["test_accuracy"] >= floor
+            failed |= not ok
+            table.add_row(
+                name, f"{d['train_size']:,} / {d['val_size']:,} / {d['test_size']:,}", str(m["epochs_run"]),
+                f"{m['test_accuracy']:.2%}", f"{floor:.1%}" if floor else "-", f"{m['val_accuracy']:.2%}",
+                f"{m['train_seconds']:.1f}", f"{wall:.1f}", "[green]ok[/]" if ok else "[red]BELOW[/]",
+            )
+    Console().print(table)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
