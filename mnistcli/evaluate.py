@@ -27,7 +27,7 @@ def score_model(model, x: np.ndarray, y: np.ndarray, classes: list[str], batch_s
 def evaluate_run(run_dir: Path | None = None, data_dir: Path | None = None) -> dict:
     """The run's metrics.json with every test figure recomputed on its test set (or data_dir's)."""
     from mnistcli.data import load_dataset
-    from mnistcli.model import load_model
+    from mnistcli.model import import_keras, load_model
 
     run = resolve_run(run_dir)
     stored = read_json(run / METRICS_FILE)
@@ -36,6 +36,7 @@ def evaluate_run(run_dir: Path | None = None, data_dir: Path | None = None) -> d
     cfg = stored["config"]
     data_cfg = dict(cfg["data"], **({"dir": str(data_dir)} if data_dir else {}))
     ds = load_dataset(**data_cfg, seed=cfg["seed"], test_only=True)
+    import_keras()
     model = load_model(run / MODEL_FILE)
     scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
     data = dict(stored.get("data", {}), source=ds.source, test_size=int(len(ds.y_test)))

@@ -94,7 +94,9 @@ def train(cfg: dict, run_dir: Path) -> dict:
     settings = TrainSettings(**cfg["train"])
     ds = load_data(cfg)
 
-    import keras
+    from mnistcli.model import import_keras
+
+    keras = import_keras()
 
     from mnistcli.evaluate import score_model
     from mnistcli.model import build_model
