@@ -11,6 +11,7 @@ from mnistcli.errors import MnistcliError
 from mnistcli.model import ACTIVATIONS, build_model
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
+LR_SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,13 @@ class TrainSettings:
     """The keys of conf/train/*.yaml: how a built model is compiled and fitted."""
 
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    batch_size: int = 32
+    learning_rate: float = 8e-3
+    lr_schedule: str = "cosine"
+    batch_size: int = 128
     epochs: int = 10
     early_stopping_patience: int = 0
+    steps_per_execution: int = 32
+    jit_compile: bool = False
     progress: bool = True
 
 
@@ -55,7 +59,10 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.dropout": (lambda v: _number(v, 0, 1, high_open=True), "a number in [0, 1)"),
     "train.optimizer": (lambda v: v in OPTIMIZERS, "one of " + ", ".join(OPTIMIZERS)),
     "train.learning_rate": (lambda v: _number(v, 0, 10, low_open=True), "a number > 0 and <= 10"),
+    "train.lr_schedule": (lambda v: v in LR_SCHEDULES, "one of " + ", ".join(LR_SCHEDULES)),
     "train.batch_size": (lambda v: _int(v, 1, 1_000_000), "an integer >= 1"),
+    "train.steps_per_execution": (lambda v: _int(v, 1, 10_000), "an integer >= 1"),
+    "train.jit_compile": (lambda v: isinstance(v, bool), "true or false"),
     "train.epochs": (lambda v: _int(v, 1, 100_000), "an integer >= 1"),
     "train.early_stopping_patience": (lambda v: _int(v, 0), "an integer >= 0 (0 turns it off)"),
     "train.progress": (lambda v: isinstance(v, bool), "true or false"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -161,11 +161,11 @@ def _read_grey(name: str) -> np.ndarray:
                 if width < 1 or height < 1:
                     raise MnistcliError(f"{name}: image has no pixels ({width}x{height})")
                 if width * height > MAX_PIXELS:
-                    raise MnistcliError(
-                        f"{name}: image too large ({width}x{height} pixels, limit {MAX_PIXELS // 1_000_000} megapixels)"
-                    )
-                if max(width, height) > 2 * WORK_SIZE:
-                    img.draft(img.mode, (width * WORK_SIZE // max(width, height), height * WORK_SIZE // max(width, height)))
+                    limit = MAX_PIXELS // 1_000_000
+                    raise MnistcliError(f"{name}: image too large ({width}x{height} pixels, limit {limit} megapixels)")
+                if max(width, height) > 2 * WORK_SIZE:  # JPEG: let the decoder scale down (1/2, 1/4, 1/8)
+                    shrink = max(width, height) / WORK_SIZE
+                    img.draft(img.mode, (int(width / shrink), int(height / shrink)))
                 img.load()
                 img = _upright(img)
                 return _to_grey(img)
@@ -179,7 +179,7 @@ def _read_grey(name: str) -> np.ndarray:
         raise MnistcliError(f"{name}: {_os_problem(exc)}") from None
     except MemoryError:
         raise MnistcliError(f"{name}: image too large to decode (out of memory)") from None
-    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error...)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on bad data (SyntaxError, struct.error...)
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise MnistcliError(f"{name}: cannot decode image, file is truncated or corrupt ({detail})") from None
 
@@ -198,38 +198,32 @@ def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation tag (phone photos); a broken EXIF block is ignored."""
     try:
         turned = ImageOps.exif_transpose(img)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any EXIF problem: keep the image as stored
         return img
     return img if turned is None else turned
 
 
-_OPAQUE_MODES = {"L": "L", "1": "L", "RGB": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "RGBX": "RGB", "P": "RGB"}
+_OPAQUE_MODES = {"L": "L", "1": "L", "P": "RGB"}  # anything else without alpha becomes RGB
 _ALPHA_MODES = {"LA": "LA", "La": "LA", "PA": "RGBA", "RGBA": "RGBA", "RGBa": "RGBA"}
 
 
 def _to_grey(img: Image.Image) -> np.ndarray:
     """Loaded Pillow image -> 2-D float32 grey in [0, 1], transparency composited, shrunk to WORK_SIZE."""
     mode = img.mode
-    if mode.startswith("I") or mode.startswith("F"):  # 16-bit and 32-bit grey (I;16, I;16B, I, F)
+    if mode.startswith(("I", "F")):  # 16-bit and 32-bit grey (I;16, I;16B, I, F)
+        # No fixed white level here (12-bit sensors, scientific data): stretch what is used to 0..1.
+        # A flat or noise-only image stays blank: noise is judged against its own spread later.
         if mode not in ("I", "F"):
             img = img.convert("I")
-        img = _shrink(img)
-        grey = np.asarray(img, dtype=np.float32)
-        top = float(grey.max()) if grey.size else 0.0
-        if mode.startswith("I;16") or (mode == "I" and 255 < top <= 65535):
-            grey = grey / 65535.0
-        elif mode == "I" and top <= 255:
-            grey = grey / 255.0
-        elif top > 1.0:
-            grey = grey / top
-        return np.clip(np.nan_to_num(grey), 0.0, 1.0)
+        grey = np.asarray(_shrink(img), dtype=np.float64)
+        grey = np.nan_to_num(grey, nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(grey.min()), float(grey.max())
+        return ((grey - low) / (high - low) if high > low else np.zeros_like(grey)).astype(np.float32)
 
     if mode in _ALPHA_MODES or "transparency" in img.info:
         target = _ALPHA_MODES.get(mode, "LA" if mode in ("L", "1") else "RGBA")
-    elif mode in _OPAQUE_MODES:
-        target = _OPAQUE_MODES[mode]
     else:
-        target = "RGB"
+        target = _OPAQUE_MODES.get(mode, "RGB")
     if img.mode != target:
         with warnings.catch_warnings():  # "palette images with transparency expressed in bytes..."
             warnings.simplefilter("ignore")
@@ -271,52 +265,66 @@ def _sample(a: np.ndarray, limit: int = 16384) -> np.ndarray:
 
 def _quantiles(values: np.ndarray, *qs: float) -> list[float]:
     """Nearest-rank quantiles (q in [0, 1]) of a 1-D array with one partial sort."""
-    ks = [min(values.size - 1, max(0, int(round(q * (values.size - 1))))) for q in qs]
+    ks = [min(values.size - 1, max(0, round(q * (values.size - 1)))) for q in qs]
     part = np.partition(values, ks)
     return [float(part[k]) for k in ks]
+
+
+def _noise(a: np.ndarray) -> float:
+    """Standard deviation of pixel noise, from differences of neighbouring pixels.
+
+    The lower quartile of their sizes is used (0.3186 * sqrt(2) sigma for Gaussian noise), so that
+    ink edges, even in a tiny image where most pixels are near one, do not count as noise.
+    """
+    step = max(1, math.ceil(math.sqrt(a.size / 4096)))
+    jitter = math.inf
+    for b in (a[::step], a[:, ::step].T):  # along rows and along columns: a thin stroke spoils only one
+        if b.shape[1] >= 2:
+            pairs = np.abs(b[:, 1::2] - b[:, 0 : 2 * (b.shape[1] // 2) : 2]).reshape(-1)[::step]
+            jitter = min(jitter, _quantiles(pairs, 0.25)[0])
+    return 0.0 if jitter == math.inf else jitter / (0.3186 * math.sqrt(2))
 
 
 def _ink_is_dark(grey: np.ndarray) -> bool:
     """True when the ink is darker than the background (the usual pen on paper).
 
-    Three guesses at the background level vote: the median (ink is a minority), the most common grey
-    level (right even when ink, with its anti-aliased edges, covers nearly half of a tight crop) and
-    the median of the image's border (right for a tight crop or an unevenly lit photo, wrong for a
-    photo showing the table around the paper). For each, the ink is on whichever side of it has more
-    total deviation beyond the noise level.
+    Four guesses at the background level vote: the median and the most common grey level (right
+    when ink is a minority of the pixels, and for a photo that shows the table around the paper),
+    and the median of the border and of the four corners (right for a tight crop where thick ink
+    covers most of the image). For each, the ink is on whichever side of it has more total deviation
+    beyond the noise. A tie means dark ink, by far the more common kind of picture.
     """
-    step = max(1, int(math.sqrt(grey.size / 4096)))
+    step = max(1, math.ceil(math.sqrt(grey.size / 4096)))
     sample = grey[::step, ::step]
     values = sample.reshape(-1)
-    # Noise from neighbouring pixels' differences (ink edges are too few to matter).
-    (jitter,) = _quantiles(np.abs(np.diff(sample, axis=1)).reshape(-1), 0.5) if sample.shape[1] > 1 else (0.0,)
-    margin = max(3.0 * jitter / (0.6745 * math.sqrt(2)), 0.02)
+    margin = max(3.0 * _noise(grey), 0.02)
     (median,) = _quantiles(values, 0.5)
     low, high = float(values.min()), float(values.max())
-    counts, edges = np.histogram(values, bins=32, range=(low, max(high, low + 1e-6)))
-    counts = np.convolve(counts, [1, 2, 1], mode="same")
-    mode = float(edges[np.argmax(counts)] + (edges[1] - edges[0]) / 2) if high > low else low
+    if high - low < 1e-3:  # one flat level: blank either way
+        return True
+    bins = np.minimum(((values - low) * (32 / (high - low))).astype(np.intp), 31)
+    counts = np.convolve(np.bincount(bins, minlength=32), [1, 2, 1], mode="same")
+    mode = low + (int(np.argmax(counts)) + 0.5) * (high - low) / 32
     ring = max(1, min(grey.shape) // 50)
-    border = np.concatenate([grey[:ring].reshape(-1), grey[-ring:].reshape(-1), grey[:, :ring].reshape(-1), grey[:, -ring:].reshape(-1)])
+    border = np.concatenate([b.ravel() for b in (grey[:ring], grey[-ring:], grey[:, :ring], grey[:, -ring:])])
     (border_level,) = _quantiles(border[:: max(1, border.size // 4096)], 0.5)
-    votes = 0
-    for level in (median, mode, border_level):
-        dark = float(np.clip(level - margin - values, 0, None).sum())
-        light = float(np.clip(values - level - margin, 0, None).sum())
-        votes += dark > light
-    return votes >= 2
+    c = max(1, min(grey.shape) // 10)
+    corners = np.concatenate([b.ravel() for b in (grey[:c, :c], grey[:c, -c:], grey[-c:, :c], grey[-c:, -c:])])
+    (corner_level,) = _quantiles(corners[:: max(1, corners.size // 4096)], 0.5)
+    levels = np.array([[median], [mode], [border_level], [corner_level]], np.float32)
+    dark = np.maximum(levels - margin - values, 0).sum(axis=1)
+    light = np.maximum(values - levels - margin, 0).sum(axis=1)
+    return int(np.where(dark > light, 1, -1).sum()) >= 0
 
 
 def _sliding(a: np.ndarray, size: int, op) -> np.ndarray:
-    """Separable min or max filter (``op`` is np.minimum or np.maximum) with a size x size window.
+    """Separable min or max filter (``op`` is np.minimum or np.maximum), size x size, edges replicated.
 
-    Outside the image counts as -inf: a min filter is -inf within size // 2 of the edge, a max filter
-    ignores the outside. Each axis takes O(log size) whole-array operations (runs of 2, 4, 8, ...).
+    Each axis takes O(log size) whole-array operations: runs of 2, 4, 8, ... then two overlapping runs.
     """
     half = size // 2
     for _ in range(2):
-        edge = np.full((half,) + a.shape[1:], -np.inf, a.dtype)
-        m = np.concatenate([edge, a, edge])
+        m = np.concatenate([np.repeat(a[:1], half, axis=0), a, np.repeat(a[-1:], half, axis=0)])
         run = 1
         while 2 * run <= size:
             m = op(m[:-run], m[run:])
@@ -331,37 +339,27 @@ def _background(grey: np.ndarray) -> np.ndarray:
     """Estimate of the (dark) background under a bright-ink image, same shape as ``grey``.
 
     On a coarse grid (long side about 64 cells) each cell's 25th percentile is its background level,
-    which already drops thin strokes; a morphological opening (min then max filter) as wide as 30% of
-    the grid removes what is left of the strokes but keeps shadows and lighting as they are, edges
-    included; a final 3x3 max errs towards the ink side of the background near such edges (so a
-    shadow edge never turns into ink); the grid is interpolated back to full size.
+    which already drops thin strokes; a morphological opening (min, then max filter) 30% of the long
+    side wide removes what is left of the strokes but keeps larger shapes - shadows, lighting - as
+    they are, edges included; a final 3x3 max raises the background by a cell around such edges, so
+    that interpolating the grid back to full size does not turn a shadow's edge into ink.
     """
     h, w = grey.shape
-    if max(h, w) < 64:  # a small image is a crop around the digit: one level will do
-        return np.full_like(grey, _quantiles(grey.reshape(-1), 0.25)[0])
+    if max(h, w) < 64:  # a small image is a crop around the digit: one level will do (the noise
+        return np.full_like(grey, _quantiles(grey.reshape(-1), 0.05)[0])  # is allowed for later)
     f = max(1, math.ceil(max(h, w) / 64))
-    gh, gw = -(-h // f), -(-w // f)
-    cells = np.pad(grey, ((0, gh * f - h), (0, gw * f - w)), mode="edge")
-    cells = cells.reshape(gh, f, gw, f).transpose(0, 2, 1, 3).reshape(gh, gw, f * f)
+    gh, gw = h // f, w // f  # (the last, partial, row and column of cells are left out)
+    cells = grey[: gh * f, : gw * f].reshape(gh, f, gw, f).transpose(0, 2, 1, 3).reshape(gh, gw, f * f)
     level = np.partition(cells, (f * f) // 4, axis=2)[:, :, (f * f) // 4]
-    size = min(int(0.3 * min(gh, gw)) | 1, (min(gh, gw) - 1) | 1)
+    size = min(int(0.3 * max(gh, gw)) | 1, (min(gh, gw) - 1) | 1)
     if size < 3:  # a thin strip of an image: one level will do
-        return np.full_like(grey, _quantiles(_sample(grey), 0.25)[0])
-    # Opening (min, then max filter): removes ink narrower than `size`, keeps larger shapes. Outside
-    # the image counts as background, so strokes along the edge of a tight crop go too.
+        return np.full_like(grey, _quantiles(_sample(grey), 0.05)[0])
+    # Opening (min, then max filter): removes ink narrower than `size`, keeps larger shapes.
     level = _sliding(_sliding(level.astype(np.float32), size, np.minimum), size, np.maximum)
     level = _sliding(level, 3, np.maximum)
 
-    def weights(n: int, cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(n) + 0.5) / f - 0.5, 0, cells - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, cells - 1)
-        return lo, hi, (pos - lo).astype(np.float32)
-
-    y0, y1, wy = weights(h, gh)
-    x0, x1, wx = weights(w, gw)
-    rows = level[y0] * (1 - wy)[:, None] + level[y1] * wy[:, None]  # (h, gw)
-    return (rows[:, x0] * (1 - wx) + rows[:, x1] * wx).astype(np.float32)
+    grid = Image.fromarray(np.ascontiguousarray(level, dtype=np.float32), mode="F")
+    return np.asarray(grid.resize((w, h), Image.BILINEAR), dtype=np.float32)
 
 
 def _normalise(grey: np.ndarray, dark_ink: bool, name: str) -> np.ndarray:
@@ -376,12 +374,12 @@ def _normalise(grey: np.ndarray, dark_ink: bool, name: str) -> np.ndarray:
         diff = (paper - grey) / np.maximum(paper, 0.1)
     else:
         diff = grey - _background(grey)
-    # Noise, measured on the side of the background that ink never reaches, from quantiles low enough
-    # to be background even when ink covers half the image (a tight crop): for Gaussian noise the 5%
-    # and 25% quantiles are 1.645 and 0.674 sigma below the mean.
-    q05, q25 = _quantiles(_sample(diff), 0.05, 0.25)
-    sigma = (q25 - q05) / (1.645 - 0.674)
-    diff -= q25 + 0.674 * sigma  # centre the background's noise on 0
+    # Noise from neighbouring pixels' differences (ink edges are too few to matter, even when ink
+    # covers most of a tight crop); then centre the background's noise on 0, taking the 5% quantile to
+    # be background (1.645 sigma below its mean).
+    sigma = _noise(diff)
+    (q05,) = _quantiles(_sample(diff), 0.05)
+    diff -= q05 + 1.645 * sigma
     blank = f"{name}: no ink found - is the image blank?"
     candidates = diff[diff > max(6.0 * sigma, 0.5 * MIN_CONTRAST)]
     if candidates.size < max(4, MIN_INK_SHARE * diff.size):
@@ -434,8 +432,38 @@ def _ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
+def _drop_frame(ink: np.ndarray) -> np.ndarray:
+    """Clear bands of "ink" along the image's edges that are really the table or a shadow around a
+    photographed sheet: runs of lines from an edge that are at least 90% ink, with a clear gap (no ink
+    at all) between them and the rest. A stroke along the edge of a tight crop has no such gap."""
+    mask = ink >= 0.5
+    h, w = mask.shape
+    if h < 8 or w < 8:
+        return ink
+    rows, cols = mask.mean(axis=1) >= 0.9, mask.mean(axis=0) >= 0.9
+
+    def run(flags: np.ndarray) -> int:
+        return int(np.argmin(flags)) if not flags.all() else flags.size
+
+    cut = [run(rows), run(rows[::-1]), run(cols), run(cols[::-1])]  # top, bottom, left, right
+    if not any(cut) or cut[0] + cut[1] >= h or cut[2] + cut[3] >= w:
+        return ink
+    inner = mask[cut[0] : h - cut[1], cut[2] : w - cut[3]]
+    gy, gx = max(1, h // 50), max(1, w // 50)
+    clear = [not inner[:gy].any(), not inner[-gy:].any(), not inner[:, :gx].any(), not inner[:, -gx:].any()]
+    cut = [n if ok else 0 for n, ok in zip(cut, clear)]
+    if not any(cut):
+        return ink
+    ink = ink.copy()
+    ink[: cut[0]] = 0
+    ink[h - cut[1] :] = 0
+    ink[:, : cut[2]] = 0
+    ink[:, w - cut[3] :] = 0
+    return ink
+
+
 def _box_weights(n_in: int, n_out: int, start: float, scale: float) -> np.ndarray:
-    """(n_out, n_in) area-averaging weights: output pixel u covers input [start + u/scale, start + (u+1)/scale]."""
+    """(n_out, n_in) area-averaging weights; output pixel u covers input [start + u/scale, start + (u+1)/scale]."""
     lo = start + np.arange(n_out)[:, None] / scale
     hi = lo + 1.0 / scale
     pix = np.arange(n_in)[None, :]
@@ -447,7 +475,8 @@ def _render(ink: np.ndarray, top: float, left: float, scale: float) -> np.ndarra
     """The FIELD x FIELD area average of ``ink`` whose pixel (0, 0) covers input (top, left) onwards."""
     span = FIELD / scale
     r0, c0 = max(0, int(top)), max(0, int(left))
-    r1, c1 = min(ink.shape[0], int(math.ceil(top + span)) + 1), min(ink.shape[1], int(math.ceil(left + span)) + 1)
+    r1 = min(ink.shape[0], math.ceil(top + span) + 1)
+    c1 = min(ink.shape[1], math.ceil(left + span) + 1)
     if r1 <= r0 or c1 <= c0:
         return np.zeros((FIELD, FIELD), np.float32)
     part = ink[r0:r1, c0:c1]
@@ -476,14 +505,23 @@ def _mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
     The digit is placed with sub-pixel precision so its centre of mass is exactly at (14, 14) (MNIST's
     own digits are within half a pixel of it).
     """
+    ink = _drop_frame(ink)
+    if not (ink >= 0.5).any():
+        raise MnistcliError(f"{name}: no ink found - is the image blank?")
     top, bottom, left, right = _ink_box(ink >= 0.5)
     long_side = max(bottom - top, right - left)
-    margin = int(math.ceil(0.75 * long_side)) + 2  # the 28x28 field reaches 0.7 * long_side past the box
+    margin = math.ceil(0.75 * long_side) + 2  # the 28x28 field reaches 0.7 * long_side past the box
     ink = ink[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
+    # Keep only ink near the strokes (their anti-aliased fringe): faint noise elsewhere would pull the
+    # centre of mass and show as smudges.
+    reach = 2 * max(2, round(0.04 * long_side)) + 1
+    near = _sliding((ink >= 0.5).astype(np.float32), reach, np.maximum) > 0
+    ink = np.where(near, ink, np.float32(0))
     if long_side < UPSAMPLE_BELOW:  # tiny digit: interpolate it up so its edges and box are sub-pixel exact
-        factor = int(math.ceil(4 * BOX / long_side))
+        factor = math.ceil(4 * BOX / long_side)
         big = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), mode="F")
-        ink = np.asarray(big.resize((ink.shape[1] * factor, ink.shape[0] * factor), Image.BILINEAR), dtype=np.float32)
+        big = big.resize((ink.shape[1] * factor, ink.shape[0] * factor), Image.BILINEAR)
+        ink = np.asarray(big, dtype=np.float32)
         top, bottom, left, right = _ink_box(ink >= 0.5)
         long_side = max(bottom - top, right - left)
     factor = int(long_side // (4 * BOX))

@@ -55,10 +55,11 @@ def litert_classifier(path: Path) -> Classifier:
 
 
 def keras_classifier(path: Path) -> Classifier:
+    from mnistcli.evaluate import predict_proba
     from mnistcli.model import load_model
 
     model = load_model(path)
-    return lambda x: np.asarray(model.predict(np.asarray(x, np.float32), batch_size=1024, verbose=0), np.float32)
+    return lambda x: predict_proba(model, np.asarray(x, np.float32)).astype(np.float32)
 
 
 def load_classifier(run_dir: Path, backend: str = "auto") -> tuple[Classifier, str]:

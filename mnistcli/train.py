@@ -9,6 +9,7 @@ import platform
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,24 +24,73 @@ import mnistcli  # noqa: E402
 from mnistcli import report  # noqa: E402
 from mnistcli.config import TrainSettings, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
+from mnistcli.model import import_keras  # noqa: E402
 from mnistcli.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, write_json, write_text  # noqa: E402
 
 
-def compile_model(model, settings: TrainSettings) -> None:
-    import keras
-
-    optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+def steps_per_epoch(train_size: int, batch_size: int) -> int:
+    # Whole batches only: a smaller last batch would make TensorFlow trace the step a second time.
+    return max(1, train_size // batch_size)
 
 
-def fit_model(model, ds, settings: TrainSettings) -> dict[str, list[float]]:
-    """Fit on the training split, validating on the validation split; returns Keras's history."""
-    import keras
+def compile_model(model, settings: TrainSettings, steps: int) -> None:
+    keras = import_keras()
 
+    rate = settings.learning_rate
+    if settings.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=settings.epochs * steps)
+    optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": rate}})
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=settings.jit_compile,
+        steps_per_execution=settings.steps_per_execution,
+    )
+
+
+def training_batches(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int):
+    """Batches for epochs first_epoch..epochs-1, each epoch in its own order drawn from (seed, epoch).
+
+    The data stays in memory as tensors and each batch is a gather; because an epoch's order depends only
+    on (seed, epoch), training resumed at epoch k sees exactly the batches an uninterrupted run saw.
+    """
+    import tensorflow as tf
+
+    n = len(y)
+    batch = min(batch_size, n)
+    xs, ys = tf.constant(x), tf.constant(y)
+
+    def epoch_order(epoch):
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch, drop_remainder=True)
+
+    return (
+        tf.data.Dataset.range(first_epoch, epochs)
+        .flat_map(epoch_order)
+        .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def fit_model(model, ds, settings: TrainSettings, seed: int) -> dict[str, list[float]]:
+    """Fit on the training split, validating on the validation split; returns the history per epoch."""
+    import tensorflow as tf
+
+    keras = import_keras()
     from mnistcli.progress import RichProgress
 
+    steps = steps_per_epoch(len(ds.y_train), settings.batch_size)
     has_val = len(ds.y_val) > 0
-    callbacks = []
+    epoch_seconds: list[float] = []
+    clock = {}
+    callbacks = [
+        keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: clock.update(start=time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: epoch_seconds.append(time.perf_counter() - clock["start"]),
+        )
+    ]
     if settings.early_stopping_patience and has_val:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -48,19 +98,21 @@ def fit_model(model, ds, settings: TrainSettings) -> dict[str, list[float]]:
             )
         )
     if settings.progress:
-        steps = -(-len(ds.y_train) // settings.batch_size)
         callbacks.append(RichProgress(settings.epochs, steps))
+    # The whole validation split as one batch: one call per epoch, one traced shape.
+    val = tf.data.Dataset.from_tensor_slices((ds.x_val, ds.y_val)).batch(len(ds.y_val)).cache() if has_val else None
     history = model.fit(
-        ds.x_train,
-        ds.y_train,
-        batch_size=settings.batch_size,
+        training_batches(ds.x_train, ds.y_train, settings.batch_size, seed, 0, settings.epochs),
         epochs=settings.epochs,
-        validation_data=(ds.x_val, ds.y_val) if has_val else None,
+        steps_per_epoch=steps,
+        validation_data=val,
         callbacks=callbacks,
         verbose=0,
-        shuffle=True,
+        shuffle=False,  # training_batches already draws each epoch's order
     )
-    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    out["seconds"] = epoch_seconds[: len(out["loss"])]
+    return out
 
 
 def _history_csv(history: dict[str, list[float]]) -> str:
@@ -94,8 +146,6 @@ def train(cfg: dict, run_dir: Path) -> dict:
     settings = TrainSettings(**cfg["train"])
     ds = load_data(cfg)
 
-    from mnistcli.model import import_keras
-
     keras = import_keras()
 
     from mnistcli.evaluate import score_model
@@ -104,7 +154,7 @@ def train(cfg: dict, run_dir: Path) -> dict:
 
     keras.utils.set_random_seed(cfg["seed"])
     model = build_model(**cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
-    compile_model(model, settings)
+    compile_model(model, settings, steps_per_epoch(len(ds.y_train), settings.batch_size))
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
     record = {
         "status": "running",
@@ -122,7 +172,7 @@ def train(cfg: dict, run_dir: Path) -> dict:
     report.run_header(str(run_dir), cfg, data_info, record["params"])
 
     start = time.perf_counter()
-    history = fit_model(model, ds, settings)
+    history = fit_model(model, ds, settings, cfg["seed"])
     train_seconds = time.perf_counter() - start
 
     scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
@@ -136,11 +186,15 @@ def train(cfg: dict, run_dir: Path) -> dict:
         **scores,
     )
     atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
-    # predict answers in a fraction of a second from this, with no TensorFlow import.
-    atomic_write(run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False))
+    # predict answers in a fraction of a second from this, with no TensorFlow import. The converter is
+    # mostly C++, so it runs beside the plots on the second core.
+    export = ThreadPoolExecutor(1).submit(
+        atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
+    )
     write_text(run_dir / "history.csv", _history_csv(history))
     plots.learning_curves(history, run_dir / "learning_curves.png")
     plots.confusion_matrix(scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
+    export.result()
     # metrics.json last: a run that says "completed" has every artifact in place.
     write_json(run_dir / METRICS_FILE, record)
     return record

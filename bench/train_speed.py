@@ -1,0 +1,126 @@
+"""Time-to-accuracy of `mnistcli train` against plain Keras as the reference projects train, same run, same data.
+
+For each model: (a) bench/keras_baseline.py - Sequential, Adam, batch 32, fit on numpy arrays, the
+reference epoch counts; (b) `mnistcli train model=NAME` with its defaults. Both are timed as a user meets
+them: the whole process from start to exit (TensorFlow's import included). Also: seconds to reach the
+baseline's final test accuracy, steady-state training samples/s and that throughput as a fraction of
+the float32 matmul limit measured here, peak RSS of each process, and (--progress-cost) what the Rich
+progress display costs.
+
+    python bench/train_speed.py                   # ../shared/mnist (MNIST-22k)
+    python bench/train_speed.py --data fashion    # full 60k Fashion-MNIST (apt-get install dataset-fashion-mnist)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = {
+    "mnist": (REPO.parent / "shared" / "mnist", "mnist", "MNIST-22k (first 22,699 training images, full 10k test)"),
+    "fashion": (Path("/usr/share/datasets/fashion-mnist"), "fashion_mnist", "Fashion-MNIST (60k train, 10k test)"),
+}
+REFERENCE_EPOCHS = {"softmax": 10, "hidden128": 10, "hidden100x2": 20}
+PARAMS = {"softmax": 7_850, "hidden128": 101_770, "hidden100x2": 89_610}
+MATMUL = """
+import os, time; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+n = 2048; a = tf.random.normal((n, n)); b = tf.random.normal((n, n))
+f = tf.function(lambda: tf.matmul(a, b)); f().numpy()
+best = 1e9
+for _ in range(10):
+    t = time.perf_counter(); f().numpy(); best = min(best, time.perf_counter() - t)
+print(2 * n**3 / best / 1e9)
+"""
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB and output of one whole process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def mnistcli(name: str, data: tuple, run_dir: Path, *extra: str, env: dict | None = None) -> dict:
+    folder, group, _ = data
+    wall, rss, _ = timed([sys.executable, "-m", "mnistcli", "train", f"model={name}", f"data={group}",
+                          f"data.dir={folder}", "train.progress=false", f"hydra.run.dir={run_dir}", *extra], env)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    with open(run_dir / "history.csv") as f:
+        epoch_seconds = [float(r["seconds"]) for r in csv.DictReader(f) if "seconds" in r]
+    steady = sorted(epoch_seconds[1:])[len(epoch_seconds[1:]) // 2] if len(epoch_seconds) > 1 else None
+    return {**m, "wall": wall, "rss": rss,
+            "samples_per_s": m["data"]["train_size"] / steady if steady else None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", choices=DATA, default="mnist")
+    parser.add_argument("--models", nargs="+", default=list(REFERENCE_EPOCHS))
+    parser.add_argument("--progress-cost", action="store_true", help="also time hidden100x2 with the display on")
+    args = parser.parse_args()
+    data = DATA[args.data]
+    if not (data[0] / "t10k-images-idx3-ubyte.gz").exists():
+        sys.exit(f"no data in {data[0]}")
+    console = Console()
+    gflops = float(subprocess.run([sys.executable, "-c", MATMUL], capture_output=True, text=True, check=True).stdout)
+    table = Table(title=f"mnistcli train vs plain Keras, {data[2]}; float32 matmul limit here {gflops:.0f} GFLOP/s")
+    for col in ("model", "keras acc", "mnistcli acc", "keras s", "mnistcli s", "speed-up", "keras s to its acc",
+                "mnistcli samples/s", "% of FLOP limit", "keras RSS MB", "mnistcli RSS MB", ""):
+        table.add_column(col, justify="right")
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name in args.models:
+            out = tmp / f"{name}.json"
+            b_wall, b_rss, _ = timed([sys.executable, str(REPO / "bench" / "keras_baseline.py"), name,
+                                      str(REFERENCE_EPOCHS[name]), str(data[0]), str(out)])
+            base = json.loads(out.read_text())
+            b_wall -= base["scoring_seconds"]  # the baseline's per-epoch test scoring is ours, not theirs
+            b_reach = next(e["seconds"] for e in base["per_epoch"] if e["test_accuracy"] >= base["test_accuracy"])
+            m = mnistcli(name, data, tmp / name)
+            sps = m["samples_per_s"]
+            flop_share = 6 * PARAMS[name] * sps / (gflops * 1e9) if sps else None
+            ok = m["test_accuracy"] >= base["test_accuracy"] and m["wall"] <= b_wall / 3
+            failed |= not ok
+            table.add_row(
+                name, f"{base['test_accuracy']:.2%}", f"{m['test_accuracy']:.2%}", f"{b_wall:.1f}", f"{m['wall']:.1f}",
+                f"{b_wall / m['wall']:.1f}x", f"{b_reach:.1f}", f"{sps:,.0f}" if sps else "-",
+                f"{flop_share:.1%}" if flop_share else "-", f"{b_rss:.0f}", f"{m['rss']:.0f}",
+                "[green]ok[/]" if ok else "[red]MISS[/]",
+            )
+            console.print(f"{name}: keras {base['test_accuracy']:.4f} in {b_wall:.1f}s; mnistcli "
+                          f"{m['test_accuracy']:.4f} in {m['wall']:.1f}s ({m['epochs_run']} epochs)")
+        console.print(table)
+        console.print("speed-up = keras s / mnistcli s, whole processes; ok = mnistcli reaches at least the "
+                      "baseline's accuracy in at most a third of its time.")
+        if args.progress_cost:
+            quiet = mnistcli("hidden100x2", data, tmp / "quiet")
+            shown = mnistcli("hidden100x2", data, tmp / "shown", "train.progress=true",
+                             env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "120"})
+            cost = shown["train_seconds"] / quiet["train_seconds"] - 1
+            console.print(f"Rich progress display: training {shown['train_seconds']:.2f}s with it, "
+                          f"{quiet['train_seconds']:.2f}s without: {cost:+.1%}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
