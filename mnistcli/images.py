@@ -39,6 +39,8 @@ CENTRE = 14.0
 MIN_CONTRAST = 0.08
 MIN_CONTRAST_SIGMAS = 8.0
 MIN_INK_SHARE = 2e-4
+#: Digits smaller than this many pixels across are interpolated up before being measured and scaled.
+UPSAMPLE_BELOW = 2 * BOX
 
 
 def area_matrix(src: int, dst: int) -> np.ndarray:
@@ -119,13 +121,24 @@ def find_images(paths: Iterable[str | os.PathLike]) -> tuple[list[str], list[str
 def load_digit(path: str | os.PathLike, image_size: int = 28, invert: bool | None = None) -> np.ndarray:
     """Read a digit image and make it look like an MNIST digit.
 
-    Returns float32 ``(image_size, image_size)`` in [0, 1] with bright ink on a dark background. The
-    image is decoded (EXIF orientation applied, transparency composited), turned into grey, inverted if
-    the ink is darker than the paper (detected automatically; ``invert=True`` forces inverting,
-    ``invert=False`` forbids it), normalised against an uneven background, cropped to the ink, fitted
-    into a 20x20 box keeping its aspect ratio with area anti-aliasing, put in a 28x28 field with its
-    centre of mass on the centre pixel, and finally scaled with ``resize_digits`` if ``image_size`` is
-    not 28. Every problem with the file raises ``MnistcliError`` with a one-line message naming it.
+    Returns float32 ``(image_size, image_size)`` in [0, 1] with bright ink on a dark background:
+
+    * decoded safely (PNG, JPEG, BMP, GIF, WebP, TIFF; any mode - palette, 16-bit, CMYK, 1-bit...),
+      EXIF orientation applied, big photos decoded at reduced size, transparency composited (the
+      transparent part is paper; the alpha channel carries the ink);
+    * ink colour: dark ink on light paper is detected automatically and inverted; ``invert=True``
+      forces that, ``invert=False`` says the ink is already lighter than its background;
+    * normalised against an uneven background (shadows, lighting gradients, grey paper), scaled so
+      the ink is about 1, noise faded to 0; bands of table along the photo's edges and stray specks
+      away from the digit are ignored;
+    * cropped to the ink, fitted into a 20x20 box keeping the aspect ratio (area anti-aliasing), and
+      placed in a 28x28 field with its centre of mass on pixel (14, 14), like MNIST's own digits;
+    * scaled with ``resize_digits`` if ``image_size`` is not 28 (the same way as the training data).
+
+    Every problem with the file (missing, a folder, empty, not an image, truncated or corrupt, over
+    MAX_PIXELS, blank) raises ``MnistcliError`` with a one-line message starting with the path.
+    Known limit: a light-on-dark digit cropped so tightly that ink covers most of the picture is
+    taken for dark ink; pass ``invert=False`` for it.
     """
     name = os.fspath(path)
     if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1:
@@ -203,8 +216,7 @@ def _upright(img: Image.Image) -> Image.Image:
     return img if turned is None else turned
 
 
-_OPAQUE_MODES = {"L": "L", "1": "L", "P": "RGB"}  # anything else without alpha becomes RGB
-_ALPHA_MODES = {"LA": "LA", "La": "LA", "PA": "RGBA", "RGBA": "RGBA", "RGBa": "RGBA"}
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
 
 
 def _to_grey(img: Image.Image) -> np.ndarray:
@@ -220,27 +232,22 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         low, high = float(grey.min()), float(grey.max())
         return ((grey - low) / (high - low) if high > low else np.zeros_like(grey)).astype(np.float32)
 
-    if mode in _ALPHA_MODES or "transparency" in img.info:
-        target = _ALPHA_MODES.get(mode, "LA" if mode in ("L", "1") else "RGBA")
-    else:
-        target = _OPAQUE_MODES.get(mode, "RGB")
-    if img.mode != target:
-        with warnings.catch_warnings():  # "palette images with transparency expressed in bytes..."
-            warnings.simplefilter("ignore")
-            img = img.convert(target)
-    img = _shrink(img)
+    # Everything else through Pillow's own (fast) conversions: palette, CMYK, YCbCr... to RGB(A),
+    # then to luminance L = 0.299 R + 0.587 G + 0.114 B, keeping alpha (and palette transparency).
+    alpha = mode in _ALPHA_MODES or "transparency" in img.info
+    with warnings.catch_warnings():  # "palette images with transparency expressed in bytes..."
+        warnings.simplefilter("ignore")
+        if mode not in (("LA", "RGBA") if alpha else ("L", "RGB")):
+            img = img.convert("RGBA" if alpha else "RGB")
+        img = _shrink(img)
+        if img.mode not in ("L", "LA"):
+            img = img.convert("LA" if alpha else "L")
     arr = np.asarray(img, dtype=np.float32) * np.float32(1 / 255)
-    if arr.ndim == 2:
+    if not alpha:
         return arr
-    if target in ("RGB", "RGBA"):
-        grey = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
-    else:
-        grey = arr[..., 0]
-    if target in ("RGB", "L"):
-        return grey
-    alpha = arr[..., -1]
+    grey, alpha = arr[..., 0], arr[..., 1]
     if alpha.min() >= 0.99:  # an alpha channel, but nothing is transparent
-        return grey
+        return np.ascontiguousarray(grey)
     # Transparent pixels are paper. Put the image on the paper colour that contrasts with its opaque
     # content: dark ink (or a sheet with dark writing) goes on white, light-only strokes go on black.
     # Either way the result is alpha * (ink colour's contrast with the paper).
@@ -494,9 +501,6 @@ def _centre_of_mass(a: np.ndarray) -> tuple[float, float]:
     return rows, cols
 
 
-UPSAMPLE_BELOW = 2 * BOX  # digits smaller than this (in pixels) are interpolated up first
-
-
 def _mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
     """Ink map -> 28x28 MNIST-style digit: 20x20 box, aspect kept, area anti-aliased, centred by mass.
 
@@ -506,29 +510,30 @@ def _mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
     own digits are within half a pixel of it).
     """
     ink = _drop_frame(ink)
-    if not (ink >= 0.5).any():
+    core = ink >= 0.5
+    if not core.any():
         raise MnistcliError(f"{name}: no ink found - is the image blank?")
-    top, bottom, left, right = _ink_box(ink >= 0.5)
+    top, bottom, left, right = _ink_box(core)
     long_side = max(bottom - top, right - left)
     margin = math.ceil(0.75 * long_side) + 2  # the 28x28 field reaches 0.7 * long_side past the box
-    ink = ink[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
-    # Keep only ink near the strokes (their anti-aliased fringe): faint noise elsewhere would pull the
-    # centre of mass and show as smudges.
-    reach = 2 * max(2, round(0.04 * long_side)) + 1
-    near = _sliding((ink >= 0.5).astype(np.float32), reach, np.maximum) > 0
-    ink = np.where(near, ink, np.float32(0))
+    crop = (slice(max(0, top - margin), bottom + margin), slice(max(0, left - margin), right + margin))
+    ink, core = ink[crop], core[crop]
     if long_side < UPSAMPLE_BELOW:  # tiny digit: interpolate it up so its edges and box are sub-pixel exact
         factor = math.ceil(4 * BOX / long_side)
         big = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), mode="F")
         big = big.resize((ink.shape[1] * factor, ink.shape[0] * factor), Image.BILINEAR)
         ink = np.asarray(big, dtype=np.float32)
-        top, bottom, left, right = _ink_box(ink >= 0.5)
+        core = ink >= 0.5
+        top, bottom, left, right = _ink_box(core)
         long_side = max(bottom - top, right - left)
     factor = int(long_side // (4 * BOX))
     if factor > 1:  # big digit: average factor x factor blocks first (same area average, far less work)
-        height, width = -(-ink.shape[0] // factor) * factor, -(-ink.shape[1] // factor) * factor
-        ink = np.pad(ink, ((0, height - ink.shape[0]), (0, width - ink.shape[1])))
-        ink = ink.reshape(height // factor, factor, width // factor, factor).mean(axis=(1, 3), dtype=np.float32)
+        ink = np.asarray(Image.fromarray(np.ascontiguousarray(ink, np.float32), "F").reduce(factor))
+        core = np.asarray(Image.fromarray(core.astype(np.float32), "F").reduce(factor)) > 0
+    # Keep only ink near the strokes (their anti-aliased fringe, within 4% of the digit's size):
+    # faint noise elsewhere would pull the centre of mass and show as smudges.
+    reach = 2 * max(2, round(0.04 * long_side / max(factor, 1))) + 1
+    ink = np.where(_sliding(core.astype(np.float32), reach, np.maximum) > 0, ink, np.float32(0))
     scale = BOX * factor / long_side if factor > 1 else BOX / long_side
     if not float(ink.sum()) > 0:
         raise MnistcliError(f"{name}: no ink found - is the image blank?")

