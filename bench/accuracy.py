@@ -57,7 +57,7 @@ def main() -> int:
                 f"{m['test_accuracy']:.2%}", f"{floor:.1%}" if floor else "-", f"{m['val_accuracy']:.2%}",
                 f"{m['train_seconds']:.1f}", f"{wall:.1f}", "[green]ok[/]" if ok else "[red]BELOW[/]",
             )
-    Console().print(table)
+    Console(width=160).print(table)
     return 1 if failed else 0
 
 

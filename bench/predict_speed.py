@@ -74,7 +74,7 @@ def main() -> int:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import mnistcli.cli"], check=True)
         table.caption = f"python + CLI import alone: {time.perf_counter() - start:.2f} s; per image (1,000 files, litert): see row 2 / 1000"
-    Console().print(table)
+    Console(width=160).print(table)
     return 0
 
 

@@ -80,7 +80,7 @@ def main() -> int:
     data = DATA[args.data]
     if not (data[0] / "t10k-images-idx3-ubyte.gz").exists():
         sys.exit(f"no data in {data[0]}")
-    console = Console()
+    console = Console(width=160)
     gflops = float(subprocess.run([sys.executable, "-c", MATMUL], capture_output=True, text=True, check=True).stdout)
     table = Table(title=f"mnistcli train vs plain Keras, {data[2]}; float32 matmul limit here {gflops:.0f} GFLOP/s")
     for col in ("model", "keras acc", "mnistcli acc", "keras s", "mnistcli s", "speed-up", "keras s to its acc",
