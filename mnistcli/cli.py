@@ -28,9 +28,10 @@ def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
     try:
         return func(*args, **kwargs)
-    except KeyboardInterrupt:
-        report.error("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        # interrupts.Interrupted says where training stopped, and carries 130 (SIGINT) or 143 (SIGTERM).
+        report.error(str(exc) or "interrupted")
+        raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     except Exception as exc:
         if os.environ.get("MNISTCLI_DEBUG"):
             raise
@@ -49,6 +50,7 @@ def train(ctx: typer.Context) -> None:
     [bold]--cfg job[/] to print the config, [bold]--help[/] for the config groups.
 
     Examples: mnistcli train model=hidden100x2 | mnistcli train -m model=softmax,hidden128 train.epochs=5,10
+    | mnistcli train resume=outputs/DATE/TIME_MODEL (continue an interrupted run)
     """
     from mnistcli.train import run
 

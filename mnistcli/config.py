@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -88,10 +89,61 @@ def _check_keys(section: str, given: Mapping, valid: list[str]) -> None:
         raise MnistcliError(f"{section}.{missing[0]} is missing from the config")
 
 
+def _conf_files():
+    """Every YAML file of the shipped config (mnistcli.conf), as (group path, file) pairs."""
+    import importlib.resources
+
+    def walk(folder, group):
+        for entry in folder.iterdir():
+            if entry.is_dir() and not entry.name.startswith("__"):
+                yield from walk(entry, f"{group}/{entry.name}" if group else entry.name)
+            elif entry.name.endswith(".yaml"):
+                yield group, entry
+
+    return list(walk(importlib.resources.files("mnistcli.conf"), ""))
+
+
+@functools.lru_cache(maxsize=1)
+def top_level_keys() -> frozenset[str]:
+    """The top-level keys some shipped config file declares: config.yaml's, and those of `@package _global_` files.
+
+    Read from the files rather than listed here, so a config group that brings its own section (a search
+    space, say) needs no change to this module.
+    """
+    import yaml
+
+    keys = set()
+    for group, entry in _conf_files():
+        if group.startswith("hydra"):
+            continue
+        text = entry.read_text(encoding="utf-8")
+        if group and "@package _global_" not in text:
+            keys.add(group.split("/")[0])
+            continue
+        data = yaml.safe_load(text) or {}
+        keys.update(k for k in data if k not in ("defaults", "hydra"))
+    return frozenset(keys)
+
+
+def check_choices(choices: Mapping[str, str | None]) -> None:
+    """Raise MnistcliError for a config group option that has no file (Hydra skips a missing optional one)."""
+    available: dict[str, list[str]] = {}
+    for group, entry in _conf_files():
+        available.setdefault(group, []).append(entry.name.removesuffix(".yaml"))
+    for group, option in choices.items():
+        if option is None or group.startswith("hydra/") or group not in available:
+            continue
+        if option not in available[group]:
+            raise MnistcliError(f"unknown {group} '{option}'; available: {', '.join(sorted(available[group]))}")
+
+
 def validate(cfg: Mapping) -> None:
     """Raise MnistcliError naming the first bad key or value of a composed config (a plain dict)."""
     from mnistcli.data import load_dataset  # the data loader's keyword arguments are data's keys
 
+    unknown = sorted(set(cfg) - top_level_keys())
+    if unknown:
+        raise MnistcliError(f"unknown key {unknown[0]}; valid top-level keys: {', '.join(sorted(top_level_keys()))}")
     for section in ("model", "data", "train"):
         if not isinstance(cfg.get(section), Mapping):
             raise MnistcliError(f"the config has no '{section}' section")

@@ -19,6 +19,8 @@ def one_line(exc: BaseException) -> str:
     # Hydra wraps OmegaConf's errors; the cause names the offending key.
     if cause is not None and str(cause).strip() and str(cause).strip() not in text:
         text = f"{text} {str(cause).strip()}"
+    # Hydra's missing-option error ends with its search path: noise to a user who typed an option name.
+    text = re.split(r"\s*Config search path:", text, maxsplit=1)[0]
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln and not ln.startswith(("full_key:", "object_type=", "Set the environment"))]
     out = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -21,20 +22,50 @@ METRICS_FILE = "metrics.json"
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Call write(tmp) on a temporary file beside `path`, then rename it into place.
 
-    A crash or full disk mid-write leaves at most a hidden temporary file, never a half-written
-    artifact under its final name. The temporary name keeps the suffix, since Keras and matplotlib
-    choose the format by it.
+    A crash, a kill -9 or a full disk mid-write leaves at most a hidden temporary file, never a half-written
+    artifact under its final name. The temporary name keeps the suffix, since Keras and matplotlib choose
+    the format by it. The data is flushed to disk before the rename, so a power cut cannot leave the final
+    name pointing at an empty file either. A full disk or an unwritable folder is raised as MnistcliError.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
         write(Path(tmp))
+        _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
+        _fsync(path.parent)
+    except BaseException as exc:
+        if tmp is not None:
+            with suppress(OSError):
+                os.unlink(tmp)
+        if _disk_full(exc):
+            raise MnistcliError(f"disk full while writing {path} (no space left on device); free some space") from None
+        if isinstance(exc, OSError):
+            raise MnistcliError(f"cannot write {path} ({exc.strerror or exc})") from None
         raise
+
+
+def _fsync(path: str | Path) -> None:
+    with suppress(OSError):  # some file systems cannot sync a folder; the rename is still atomic
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """True when exc, or an error it was raised from, is "no space left" (h5py and zipfile wrap the OSError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def write_text(path: Path, text: str) -> None:

@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import mnistcli  # noqa: E402
 from mnistcli import report  # noqa: E402
-from mnistcli.config import TrainSettings, validate  # noqa: E402
+from mnistcli.config import TrainSettings, check_choices, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
 from mnistcli.model import import_keras  # noqa: E402
 from mnistcli.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, write_json, write_text  # noqa: E402
@@ -36,83 +37,80 @@ def steps_per_epoch(train_size: int, batch_size: int) -> int:
 def compile_model(model, settings: TrainSettings, steps: int) -> None:
     keras = import_keras()
 
+    # Keras runs whole calls of steps_per_execution steps, so an epoch trains a whole number of calls.
+    per_call = min(settings.steps_per_execution, steps)
+    trained_per_epoch = -(-steps // per_call) * per_call
     rate = settings.learning_rate
     if settings.lr_schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=settings.epochs * steps)
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=settings.epochs * trained_per_epoch)
     optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": rate}})
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=settings.jit_compile,
-        steps_per_execution=settings.steps_per_execution,
+        steps_per_execution=per_call,
     )
 
 
-def training_batches(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int):
-    """Batches for epochs first_epoch..epochs-1, each epoch in its own order drawn from (seed, epoch).
+def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, resumed=None) -> dict[str, list[float]]:
+    """Fit on the training split, validating on the validation split; returns the history of every epoch.
 
-    The data stays in memory as tensors and each batch is a gather; because an epoch's order depends only
-    on (seed, epoch), training resumed at epoch k sees exactly the batches an uninterrupted run saw.
+    Saves a checkpoint into run_dir after each epoch, and continues from `resumed` (a checkpoint.Checkpoint)
+    when given: the data order of each epoch depends only on (seed, epoch), so a resumed run ends where an
+    uninterrupted one would.
     """
     import tensorflow as tf
 
-    n = len(y)
-    batch = min(batch_size, n)
-    xs, ys = tf.constant(x), tf.constant(y)
-
-    def epoch_order(epoch):
-        key = tf.stack([tf.constant(seed, tf.int64), epoch])
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=key)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch, drop_remainder=True)
-
-    return (
-        tf.data.Dataset.range(first_epoch, epochs)
-        .flat_map(epoch_order)
-        .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-def fit_model(model, ds, settings: TrainSettings, seed: int) -> dict[str, list[float]]:
-    """Fit on the training split, validating on the validation split; returns the history per epoch."""
-    import tensorflow as tf
-
-    keras = import_keras()
+    from mnistcli.checkpoint import Checkpointer, ResumableEarlyStopping, epoch_batches
     from mnistcli.progress import RichProgress
 
-    steps = steps_per_epoch(len(ds.y_train), settings.batch_size)
+    keras = import_keras()
+    first = resumed.epochs_done if resumed else 0
+    history = dict(resumed.history) if resumed else {}
     has_val = len(ds.y_val) > 0
-    epoch_seconds: list[float] = []
-    clock = {}
+    clock: dict[str, float] = {}
+    # First, so the epoch's seconds are in the logs the checkpoint records (history.csv, bench/train_speed.py).
     callbacks = [
         keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda epoch, logs: clock.update(start=time.perf_counter()),
-            on_epoch_end=lambda epoch, logs: epoch_seconds.append(time.perf_counter() - clock["start"]),
+            on_epoch_end=lambda epoch, logs: logs.update(seconds=time.perf_counter() - clock["start"]),
         )
     ]
+    stopper = None
     if settings.early_stopping_patience and has_val:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", patience=settings.early_stopping_patience, restore_best_weights=True
-            )
+        stopper = ResumableEarlyStopping(
+            settings.early_stopping_patience, resumed and resumed.early_stopping, resumed and resumed.best_weights
         )
+        callbacks.append(stopper)
+    callbacks.append(Checkpointer(run_dir, history, stopper))  # after early stopping: it saves its verdict
     if settings.progress:
-        callbacks.append(RichProgress(settings.epochs, steps))
+        callbacks.append(RichProgress(settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size)))
+    stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
+    if first >= settings.epochs or stopped:
+        # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.
+        if resumed and resumed.best_weights is not None:
+            model.set_weights(resumed.best_weights)
+        return history
+    batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, seed, int(model.optimizer.iterations))
     # The whole validation split as one batch: one call per epoch, one traced shape.
     val = tf.data.Dataset.from_tensor_slices((ds.x_val, ds.y_val)).batch(len(ds.y_val)).cache() if has_val else None
-    history = model.fit(
-        training_batches(ds.x_train, ds.y_train, settings.batch_size, seed, 0, settings.epochs),
-        epochs=settings.epochs,
-        steps_per_epoch=steps,
-        validation_data=val,
-        callbacks=callbacks,
-        verbose=0,
-        shuffle=False,  # training_batches already draws each epoch's order
-    )
-    out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    out["seconds"] = epoch_seconds[: len(out["loss"])]
-    return out
+    try:
+        model.fit(
+            batches,
+            steps_per_epoch=steps,
+            initial_epoch=first,
+            epochs=settings.epochs,
+            validation_data=val,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,  # the batches come shuffled, by epoch_order
+        )
+    finally:
+        for cb in callbacks:
+            if isinstance(cb, RichProgress):
+                cb.progress.stop()  # an interrupted fit skips on_train_end: the live display must end anyway
+    return history
 
 
 def _history_csv(history: dict[str, list[float]]) -> str:
@@ -137,13 +135,23 @@ def _versions() -> dict[str, str]:
     }
 
 
-def train(cfg: dict, run_dir: Path) -> dict:
+def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> dict:
     """Train the model `cfg` describes and write model, metrics, history and plots into run_dir.
 
-    Returns the metrics written to metrics.json.
+    With `resume`, continue from run_dir's checkpoint instead of starting afresh. Returns the metrics
+    written to metrics.json.
     """
+    from mnistcli.interrupts import run_lock
+
     validate(cfg)
     settings = TrainSettings(**cfg["train"])
+    with run_lock(run_dir):
+        return _train(cfg, settings, Path(run_dir), resume)
+
+
+def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> dict:
+    from mnistcli import checkpoint
+
     ds = load_data(cfg)
 
     keras = import_keras()
@@ -153,50 +161,76 @@ def train(cfg: dict, run_dir: Path) -> dict:
     from mnistcli import plots
 
     keras.utils.set_random_seed(cfg["seed"])
-    model = build_model(**cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
-    compile_model(model, settings, steps_per_epoch(len(ds.y_train), settings.batch_size))
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
-    record = {
-        "status": "running",
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": cfg,
-        "classes": ds.classes,
-        "data": data_info,
-        "model": {k: cfg["model"][k] for k in ("name", "hidden_units", "activation", "dropout")},
-        "input": {"image_size": cfg["data"]["image_size"], "range": [0.0, 1.0], "ink": "bright"},
-        "params": int(model.count_params()),
-        "seed": cfg["seed"],
-        "versions": _versions(),
-    }
-    write_json(run_dir / METRICS_FILE, record)
-    report.run_header(str(run_dir), cfg, data_info, record["params"])
+    resumed = None
+    if resume:
+        from mnistcli.resume import resumed_record
 
+        resumed = checkpoint.load(run_dir)
+        model = resumed.model
+        record = resumed_record(run_dir, cfg, data_info, _versions(), resumed.epochs_done)
+    else:
+        model = build_model(**cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
+        compile_model(model, settings, steps_per_epoch(len(ds.y_train), settings.batch_size))
+        record = {
+            "status": "running",
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": cfg,
+            "classes": ds.classes,
+            "data": data_info,
+            "model": {k: cfg["model"][k] for k in ("name", "hidden_units", "activation", "dropout")},
+            "input": {"image_size": cfg["data"]["image_size"], "range": [0.0, 1.0], "ink": "bright"},
+            "params": int(model.count_params()),
+            "seed": cfg["seed"],
+            "versions": _versions(),
+        }
     start = time.perf_counter()
-    history = fit_model(model, ds, settings, cfg["seed"])
-    train_seconds = time.perf_counter() - start
-
-    scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
-    val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
-    record.update(
-        status="completed",
-        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        epochs_run=len(history["loss"]),
-        train_seconds=round(train_seconds, 3),
-        val_accuracy=val["test_accuracy"] if val else None,
-        **scores,
-    )
-    atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
-    # predict answers in a fraction of a second from this, with no TensorFlow import. The converter is
-    # mostly C++, so it runs beside the plots on the second core.
-    export = ThreadPoolExecutor(1).submit(
-        atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
-    )
-    write_text(run_dir / "history.csv", _history_csv(history))
-    plots.learning_curves(history, run_dir / "learning_curves.png")
-    plots.confusion_matrix(scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
-    export.result()
-    # metrics.json last: a run that says "completed" has every artifact in place.
+    before = record.get("train_seconds") or 0.0  # seconds spent before an interruption
     write_json(run_dir / METRICS_FILE, record)
+    try:
+        report.run_header(str(run_dir), cfg, data_info, record["params"])
+        history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
+        train_seconds = before + time.perf_counter() - start
+
+        scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
+        val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
+        record.pop("resume_with", None)
+        record.update(
+            status="completed",
+            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            epochs_run=len(history["loss"]),
+            train_seconds=round(train_seconds, 3),
+            val_accuracy=val["test_accuracy"] if val else None,
+            **scores,
+        )
+        atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
+        # predict answers in a fraction of a second from this, with no TensorFlow import. The converter is
+        # mostly C++, so it runs beside the plots on the second core.
+        export = ThreadPoolExecutor(1).submit(
+            atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
+        )
+        write_text(run_dir / "history.csv", _history_csv(history))
+        plots.learning_curves(history, run_dir / "learning_curves.png")
+        plots.confusion_matrix(scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
+        export.result()
+        # metrics.json last: a run that says "completed" has every artifact in place.
+        write_json(run_dir / METRICS_FILE, record)
+    except KeyboardInterrupt as exc:
+        from mnistcli.resume import mark_interrupted
+
+        record["train_seconds"] = round(before + time.perf_counter() - start, 3)
+        raise mark_interrupted(run_dir, record, exc) from None
+    except Exception as exc:
+        with suppress(MnistcliError, OSError):  # a full disk must not hide the error that stopped the run
+            _record_failure(run_dir, cfg, exc)
+        if not (isinstance(exc, MnistcliError) and checkpoint.exists(run_dir)):
+            raise
+        from mnistcli.resume import shown
+
+        # e.g. a full disk: the epochs already trained are safe in the checkpoint.
+        raise MnistcliError(f"{exc}; then resume with: mnistcli train resume={shown(run_dir)}") from None
+    # A completed run needs no checkpoint: its model.keras holds the final weights and optimizer state.
+    shutil.rmtree(run_dir / checkpoint.CHECKPOINT_DIR, ignore_errors=True)
     return record
 
 
@@ -236,7 +270,12 @@ def hydra_main(cfg: DictConfig) -> dict | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     plain = OmegaConf.to_container(cfg, resolve=True)
     try:
+        check_choices(HydraConfig.get().runtime.choices)
         metrics = train(plain, run_dir)
+    except KeyboardInterrupt:
+        # Not caught as a failure: an interrupt stops a whole sweep. train() has marked the run interrupted.
+        _discard(run_dir)
+        raise
     except Exception as exc:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             # One bad job must not stop a sweep: record it and let the launcher go on.
@@ -244,8 +283,13 @@ def hydra_main(cfg: DictConfig) -> dict | None:
 
             report.error(f"job {HydraConfig.get().job.num} failed: {one_line(exc)}")
             return _record_failure(run_dir, plain, exc)
-        if (run_dir / METRICS_FILE).exists():
-            _record_failure(run_dir, plain, exc)
+        from mnistcli.interrupts import RunInUse
+
+        if isinstance(exc, RunInUse):
+            pass  # the folder belongs to another process: leave it alone
+        elif (run_dir / METRICS_FILE).exists():
+            with suppress(MnistcliError, OSError):  # a full disk must not hide the error that stopped the run
+                _record_failure(run_dir, plain, exc)
         else:
             _discard(run_dir)
         # Raised by run() once Hydra has returned: raising through Hydra adds its own stderr line.
@@ -256,10 +300,26 @@ def hydra_main(cfg: DictConfig) -> dict | None:
 
 
 def run(args: list[str]) -> None:
-    """Hand the command line after `mnistcli train` to Hydra, with errors raised rather than printed."""
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # the CLI turns Hydra's errors into one line itself
-    sys.argv = ["mnistcli train", *args]
-    _failures.clear()
-    hydra_main()
-    if _failures:
-        raise _failures.pop()
+    """Hand the command line after `mnistcli train` to Hydra, with errors raised rather than printed.
+
+    `resume=RUN_FOLDER` bypasses Hydra: the run folder already holds the composed config.
+    Ctrl-C and SIGTERM raise interrupts.Interrupted throughout.
+    """
+    from mnistcli.interrupts import signals_interrupt
+    from mnistcli.resume import resume_from_args
+
+    with signals_interrupt():
+        if resume_from_args(args):
+            return
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # the CLI turns Hydra's errors into one line itself
+        sys.argv = ["mnistcli train", *args]
+        _failures.clear()
+        try:
+            hydra_main()
+        except OSError as e:
+            if type(e).__module__.startswith("hydra."):
+                raise  # MissingConfigException is an OSError too: a config group option that does not exist
+            # Our task catches its own errors, so this is Hydra creating the run folder or its .hydra files.
+            raise MnistcliError(f"cannot write the run folder: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
+        if _failures:
+            raise _failures.pop()

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+try:
+    import absl.logging
+except ImportError:
+    pass
+else:
+    # absl (TensorFlow imports it) made its log handler on whatever sys.stderr was then - pytest's capture
+    # file. When Hydra reconfigures logging it closes every handler, and absl's closes its stream unless
+    # it is sys.stderr at that moment; inside CliRunner it is not, so pytest's capture file got closed and
+    # the session crashed. The real stderr is never closed by absl.
+    absl.logging.get_absl_handler().python_handler.setStream(sys.__stderr__)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "mnist"
