@@ -83,7 +83,8 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
             settings.early_stopping_patience, resumed and resumed.early_stopping, resumed and resumed.best_weights
         )
         callbacks.append(stopper)
-    callbacks.append(Checkpointer(run_dir, history, stopper))  # after early stopping: it saves its verdict
+    checkpointer = Checkpointer(run_dir, history, stopper)
+    callbacks.append(checkpointer)  # after early stopping: it saves its verdict
     if settings.progress:
         callbacks.append(RichProgress(settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size)))
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
@@ -106,6 +107,9 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
             verbose=0,
             shuffle=False,  # the batches come shuffled, by epoch_order
         )
+    except BaseException:
+        checkpointer.flush()  # stopped mid-epoch: keep the last completed epoch, not half of this one
+        raise
     finally:
         for cb in callbacks:
             if isinstance(cb, RichProgress):

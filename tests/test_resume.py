@@ -201,3 +201,24 @@ def test_resume_can_extend_an_interrupted_run(workdir, tiny_mnist, monkeypatch):
     m = metrics(run)
     assert m["status"] == "completed" and m["epochs_run"] == 3 and m["config"]["train"]["epochs"] == 3
     assert not (run / "checkpoint").exists()
+
+
+def test_interrupt_between_disk_checkpoints_keeps_the_last_epoch(three_runs, tiny_mnist, tmp_path):
+    """Epoch 2's state is only in memory when the signal lands (disk writes are throttled): the interrupt
+    writes it out, and resuming from it still ends exactly where the uninterrupted run did."""
+    first = three_runs[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        interrupt_after(mp, 2)
+        interrupted = runner.invoke(app, ["train", *ARGS, f"data.dir={tiny_mnist}"])
+        mp.undo()
+        mp.chdir(tmp_path)
+        assert interrupted.exit_code == 130, interrupted.output
+        run = runs(tmp_path)[-1]
+        assert metrics(run)["epochs_run"] == 2
+        assert "epoch-0002.keras" in {p.name for p in (run / "checkpoint").iterdir()}
+        resumed = runner.invoke(app, ["train", f"resume={run.relative_to(tmp_path)}"])
+        assert resumed.exit_code == 0, resumed.output
+    a, b = metrics(first), metrics(run)
+    assert a["test_accuracy"] == b["test_accuracy"] and a["confusion_matrix"] == b["confusion_matrix"]
+    assert history(first) == history(run)
