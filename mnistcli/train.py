@@ -22,7 +22,7 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import mnistcli  # noqa: E402
-from mnistcli import report  # noqa: E402
+from mnistcli import report, sweep  # noqa: E402
 from mnistcli.config import TrainSettings, check_choices, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
 from mnistcli.model import import_keras  # noqa: E402
@@ -188,6 +188,8 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
             "seed": cfg["seed"],
             "versions": _versions(),
         }
+    # So `mnistcli runs` can tell a run still training from one whose process died.
+    record.update(pid=os.getpid(), host=platform.node())
     start = time.perf_counter()
     before = record.get("train_seconds") or 0.0  # seconds spent before an interruption
     write_json(run_dir / METRICS_FILE, record)
@@ -270,12 +272,14 @@ _failures: list[BaseException] = []
 
 
 @hydra.main(version_base="1.3", config_path="pkg://mnistcli.conf", config_name="config")
-def hydra_main(cfg: DictConfig) -> dict | None:
+def hydra_main(cfg: DictConfig) -> dict | float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     plain = OmegaConf.to_container(cfg, resolve=True)
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         check_choices(HydraConfig.get().runtime.choices)
-        metrics = train(plain, run_dir)
+        # In a sweep, a job with the same settings as a finished one reuses its result (sweep.py).
+        metrics = (multirun and sweep.reuse_twin(plain, run_dir)) or train(plain, run_dir)
     except KeyboardInterrupt:
         # Not caught as a failure: an interrupt stops a whole sweep. train() has marked the run interrupted.
         _discard(run_dir)
@@ -286,7 +290,7 @@ def hydra_main(cfg: DictConfig) -> dict | None:
             from mnistcli.errors import one_line
 
             report.error(f"job {HydraConfig.get().job.num} failed: {one_line(exc)}")
-            return _record_failure(run_dir, plain, exc)
+            return sweep.job_end(_record_failure(run_dir, plain, exc))
         from mnistcli.interrupts import RunInUse
 
         if isinstance(exc, RunInUse):
@@ -299,6 +303,8 @@ def hydra_main(cfg: DictConfig) -> dict | None:
         # Raised by run() once Hydra has returned: raising through Hydra adds its own stderr line.
         _failures.append(exc)
         return None
+    if multirun:  # one line per job, the table at the end; returns the objective a sweeper maximises
+        return sweep.job_end(metrics)
     report.metrics_report(metrics, title=f"{plain['model']['name']}  {run_dir}")
     return metrics
 
