@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from rich import box
 from rich.columns import Columns
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -114,3 +115,116 @@ def metrics_report(m: Mapping, title: str = "results") -> None:
     console.print(Panel(_summary(m), title=title, border_style="green", expand=False))
     console.print(_confusion(m, classes))
     console.print(Columns([_per_class(m), _confusions(m)], padding=(0, 4)))
+
+
+# ------------------------------------------------------------------------------------ sweeps and runs
+
+STATUS_STYLE = {
+    "completed": "green", "duplicate": "green", "running": "cyan", "interrupted": "yellow",
+    "failed": "red", "died": "red",
+}
+
+
+def _pct(value, digits: int = 2) -> str:
+    return "[dim]-[/]" if value is None else f"{value:.{digits}%}"
+
+
+def _seconds(value) -> str:
+    return "[dim]-[/]" if value is None else f"{value:.1f} s"
+
+
+def _count(value) -> str:
+    return "[dim]-[/]" if value is None else f"{value:,}"
+
+
+def _size(value) -> str:
+    """A parameter count in a narrow column: 7,850 -> 7.8k, 203,530 -> 204k, 1,234,567 -> 1.2M."""
+    if value is None:
+        return "[dim]-[/]"
+    for limit, unit in ((1e6, "M"), (1e3, "k")):
+        if value >= limit:
+            n = value / limit
+            return f"{n:.1f}{unit}" if n < 10 else f"{n:.0f}{unit}"
+    return str(value)
+
+
+def _status(status: str, text: str | None = None) -> str:
+    """The status word (or `text`) in the status's colour."""
+    return f"[{STATUS_STYLE.get(status, 'yellow')}]{escape(text or status)}[/]"
+
+
+def _setting(value) -> str:
+    """A setting as a short cell: [128, 64] -> 128-64, 0.00065362640 -> 0.000654."""
+    if value is None:
+        return "[dim]-[/]"
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value) or "none"
+    if isinstance(value, str) and any(c in value for c in ".eE"):
+        try:
+            value = float(value)  # override values arrive as text; Optuna's floats have 17 digits
+        except ValueError:
+            pass
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return escape(str(value))
+
+
+# Short column titles for the settings sweeps vary most, so a summary fits an 80-column terminal.
+SHORT_TITLES = {"learning_rate": "lr", "batch_size": "batch", "hidden_units": "hidden", "activation": "act"}
+
+
+def _headers(keys: list[str]) -> list[str]:
+    """Column titles: the last part of each key (lr for learning_rate), the whole key where that is ambiguous."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return [SHORT_TITLES.get(short, short) if last.count(short) == 1 else key for key, short in zip(keys, last)]
+
+
+def sweep_job(num: int, m: Mapping) -> None:
+    """One line per finished sweep job; the table comes when the sweep ends."""
+    status = m.get("status", "?")
+    if status == "failed":
+        return  # the job has already printed its error
+    text = f"= job {m['duplicate_of']} (same settings, not trained again)" if m.get("duplicate_of") else None
+    console.print(
+        f"job {num}  {_status(status, text)}  val {_pct(m.get('val_accuracy'))}  "
+        f"test {_pct(m.get('test_accuracy'))}  {_count(m.get('params'))} parameters  "
+        f"{_seconds(m.get('train_seconds'))}"
+    )
+
+
+def sweep_summary(s: Mapping) -> None:
+    """The end-of-sweep table: one row per job, best first and highlighted."""
+    counts = ", ".join(f"{n} {status}" for status, n in s["counts"].items()) or "none found"
+    metric = "validation" if s["sorted_by"] == "val_accuracy" else "test (no validation split)"
+    table = Table(
+        title=f"sweep {escape(s['sweep_dir'])}\n{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+        caption="also in the sweep folder: summary.csv, summary.json",
+    )
+    table.add_column("job", justify="right", no_wrap=True)
+    for title in _headers(s["columns"]):
+        table.add_column(escape(title), no_wrap=True)
+    for name in ("val", "test", "params", "time"):
+        table.add_column(name, justify="right", no_wrap=True)
+    # The title counts the statuses; a column saying "completed" on every row would only cost width.
+    with_status = any(row["status"] != "completed" for row in s["jobs"])
+    if with_status:
+        table.add_column("status", no_wrap=True)
+    for row in s["jobs"]:
+        text = f"= job {row['duplicate_of']}" if row.get("duplicate_of") else None
+        cells = [
+            ("★ " if row["job"] == s["best"] else "") + escape(row["job"]),
+            *(_setting(row["settings"][k]) for k in s["columns"]),
+            _pct(row["val_accuracy"]), _pct(row["test_accuracy"]), _size(row["params"]),
+            _seconds(row["train_seconds"]),
+        ]
+        if with_status:
+            cells.append(_status(row["status"], text))
+        table.add_row(*cells, style="bold green" if row["job"] == s["best"] else None)
+    console.print(table)
+    for row in s["jobs"]:
+        if row["status"] in ("failed", "died") and row.get("error"):
+            err_console.print(Text(f"job {row['job']} {row['status']}: ", style="red") + Text(row["error"]), soft_wrap=True)

@@ -20,7 +20,7 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import mnistcli  # noqa: E402
-from mnistcli import report  # noqa: E402
+from mnistcli import report, sweep  # noqa: E402
 from mnistcli.config import TrainSettings, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
 from mnistcli.rundir import METRICS_FILE, MODEL_FILE, atomic_write, write_json, write_text  # noqa: E402
@@ -174,18 +174,20 @@ _failures: list[BaseException] = []
 
 
 @hydra.main(version_base="1.3", config_path="pkg://mnistcli.conf", config_name="config")
-def hydra_main(cfg: DictConfig) -> dict | None:
+def hydra_main(cfg: DictConfig) -> dict | float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     plain = OmegaConf.to_container(cfg, resolve=True)
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        metrics = train(plain, run_dir)
+        # In a sweep, a job with the same settings as a finished one reuses its result (sweep.py).
+        metrics = (multirun and sweep.reuse_twin(plain, run_dir)) or train(plain, run_dir)
     except Exception as exc:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             # One bad job must not stop a sweep: record it and let the launcher go on.
             from mnistcli.errors import one_line
 
             report.error(f"job {HydraConfig.get().job.num} failed: {one_line(exc)}")
-            return _record_failure(run_dir, plain, exc)
+            return sweep.job_end(_record_failure(run_dir, plain, exc))
         if (run_dir / METRICS_FILE).exists():
             _record_failure(run_dir, plain, exc)
         else:
@@ -193,6 +195,8 @@ def hydra_main(cfg: DictConfig) -> dict | None:
         # Raised by run() once Hydra has returned: raising through Hydra adds its own stderr line.
         _failures.append(exc)
         return None
+    if multirun:  # one line per job, the table at the end; returns the objective a sweeper maximises
+        return sweep.job_end(metrics)
     report.metrics_report(metrics, title=f"{plain['model']['name']}  {run_dir}")
     return metrics
 
