@@ -9,6 +9,7 @@ from typing import Any
 
 from mnistcli.errors import MnistcliError
 from mnistcli.model import ACTIVATIONS, build_model
+from mnistcli.search import validate_search  # importing it registers the search resolvers
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
 
@@ -88,6 +89,8 @@ def validate(cfg: Mapping) -> None:
     for section in ("model", "data", "train"):
         if not isinstance(cfg.get(section), Mapping):
             raise MnistcliError(f"the config has no '{section}' section")
+    if "search" in cfg:  # the hyperparameter search's knobs (conf/hparams_search), the one other top-level section
+        validate_search(cfg["search"])
     _check_keys("model", cfg["model"], _parameters(build_model))
     _check_keys("train", cfg["train"], [f.name for f in fields(TrainSettings)])
     _check_keys("data", cfg["data"], _parameters(load_dataset, drop=("seed", "test_only")))
