@@ -73,5 +73,24 @@ def evaluate(
     report.metrics_report(metrics, title=f"evaluate {metrics['run_dir']}")
 
 
+@app.command()
+def runs(
+    directory: Annotated[Optional[Path], typer.Argument(help="Folder to search (default: outputs/); a sweep folder lists its jobs.")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="val_accuracy, test_accuracy, when, train_seconds, params, model or status.")] = "val_accuracy",
+    top: Annotated[Optional[int], typer.Option("--top", help="Show only the first N.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list of runs and nothing else.")] = False,
+) -> None:
+    """List single runs and sweep jobs with their settings, accuracies, time and status, best first."""
+    from mnistcli.runs import list_runs
+
+    result = _call(list_runs, directory, sort=sort, top=top)
+    if as_json:
+        sys.stdout.write(json.dumps(result["runs"]) + "\n")
+        return
+    from mnistcli import report
+
+    report.runs_table(result)
+
+
 def main() -> None:
     app()

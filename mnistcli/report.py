@@ -228,3 +228,62 @@ def sweep_summary(s: Mapping) -> None:
     for row in s["jobs"]:
         if row["status"] in ("failed", "died") and row.get("error"):
             err_console.print(Text(f"job {row['job']} {row['status']}: ", style="red") + Text(row["error"]), soft_wrap=True)
+
+
+def _when(iso: str | None) -> str:
+    """A run's start in local time, to the minute."""
+    from datetime import datetime
+
+    if not iso:
+        return "[dim]-[/]"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except ValueError:
+        return escape(iso)
+
+
+def _run_settings(row: Mapping) -> str:
+    """The settings that tell runs apart, in one cell that may wrap: "128-64 relu drop 0.2, lr 0.001, batch 32, 5 ep"."""
+    units = row["hidden_units"]
+    if units is None:
+        layers = "-"
+    elif not units:
+        layers = "no hidden layer"
+    else:
+        layers = f"{_setting(units)} {escape(str(row['activation']))}"
+        layers += f" drop {_setting(row['dropout'])}" if row.get("dropout") else ""
+    parts = [layers]
+    for key, label in (("learning_rate", "lr "), ("batch_size", "batch "), ("epochs", "")):
+        if row.get(key) is not None:
+            parts.append(f"{label}{_setting(row[key])}" + (" ep" if key == "epochs" else ""))
+    return ", ".join(parts)
+
+
+def runs_table(r: Mapping) -> None:
+    """`mnistcli runs`: one row per run or sweep job."""
+    if not r["runs"]:
+        console.print(f"no runs under {escape(r['root'])}/ - train one with `mnistcli train`")
+        return
+    shown = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
+    table = Table(
+        title=f"{shown} runs under {escape(r['root'])}/, sorted by {r['sort']}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("when", no_wrap=True)
+    # The run folder and the settings wrap in a narrow terminal; the numbers never do.
+    table.add_column("run", overflow="fold", ratio=2, min_width=8)
+    table.add_column("model", no_wrap=True)
+    table.add_column("settings", ratio=3, min_width=12)
+    for name in ("val", "test", "time"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=5)
+    table.add_column("status", no_wrap=True, min_width=max(len(s) for s in STATUS_STYLE))
+    for row in r["runs"]:
+        table.add_row(
+            _when(row["when"]), escape(row["run"]), escape(str(row["model"] or "-")), _run_settings(row),
+            _pct(row["val_accuracy"]), _pct(row["test_accuracy"]), _seconds(row["train_seconds"]),
+            _status(row["status"]),
+        )
+    console.print(table)

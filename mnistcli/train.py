@@ -115,6 +115,9 @@ def train(cfg: dict, run_dir: Path) -> dict:
         "params": int(model.count_params()),
         "seed": cfg["seed"],
         "versions": _versions(),
+        # So `mnistcli runs` can tell a run still training from one whose process died.
+        "pid": os.getpid(),
+        "host": platform.node(),
     }
     write_json(run_dir / METRICS_FILE, record)
     report.run_header(str(run_dir), cfg, data_info, record["params"])
