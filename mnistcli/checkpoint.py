@@ -20,11 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from mnistcli.errors import MnistcliError
+from mnistcli.model import import_keras
 from mnistcli.rundir import atomic_write, read_json, write_json
+
+keras = import_keras()  # quietly: this module subclasses Keras's Callback
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
-import keras
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from mnistcli.model import import_keras
 from mnistcli.report import console
+
+keras = import_keras()  # quietly: this module subclasses Keras's Callback
 
 
 class RichProgress(keras.callbacks.Callback):

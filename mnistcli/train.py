@@ -154,12 +154,11 @@ def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> dict:
 
 
 def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> dict:
-    from mnistcli import checkpoint
-
     ds = load_data(cfg)
 
-    keras = import_keras()
+    keras = import_keras()  # before any module that imports Keras itself, to keep its start-up quiet
 
+    from mnistcli import checkpoint
     from mnistcli.evaluate import score_model
     from mnistcli.model import build_model
     from mnistcli import plots
