@@ -65,7 +65,11 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         yield
         return
     path = Path(run_dir) / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise MnistcliError(f"cannot write {path} ({e.strerror or e})") from None
+    held = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -73,7 +77,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             raise RunInUse(
                 f"{run_dir} is in use by another mnistcli process (still training?) - wait for it or stop it first"
             ) from None
+        held = True
         yield
-        path.unlink(missing_ok=True)  # still held: nobody can be waiting on it, and finished runs stay tidy
     finally:
+        if held:
+            # Removed while still held, so nobody can be waiting on this file; finished runs stay tidy.
+            path.unlink(missing_ok=True)
         os.close(fd)

@@ -79,8 +79,9 @@ def resume_config(run_dir: Path, overrides: dict) -> dict:
     if not isinstance(stored.get("config"), dict):
         raise MnistcliError(f"{run_dir / METRICS_FILE} has no config - not written by this mnistcli")
     if stored.get("status") == "completed":
+        n = stored.get("epochs_run")
         raise MnistcliError(
-            f"{run_dir} already completed ({stored.get('epochs_run')} epochs); nothing to resume - "
+            f"{run_dir} already completed ({n} epoch{'' if n == 1 else 's'}); nothing to resume - "
             "train a new run to train longer"
         )
     if not checkpoint.exists(run_dir):

@@ -90,3 +90,46 @@ def trained_run(tmp_path_factory, tiny_mnist) -> Path:
     )
     assert result.exit_code == 0, result.output
     return run_dir
+
+
+def _train_in(folder: Path, *args: str, interrupt_after: int | None = None) -> Path:
+    """Train with the CLI inside `folder` (optionally Ctrl-C'd after an epoch); returns the run folder."""
+    import signal
+
+    from typer.testing import CliRunner
+
+    from mnistcli import checkpoint
+    from mnistcli.cli import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        if interrupt_after is not None:
+            save = checkpoint.Checkpointer.on_epoch_end
+
+            def on_epoch_end(self, epoch, logs=None):
+                save(self, epoch, logs)
+                if epoch + 1 == interrupt_after:
+                    os.kill(os.getpid(), signal.SIGINT)
+
+            mp.setattr(checkpoint.Checkpointer, "on_epoch_end", on_epoch_end)
+        result = CliRunner().invoke(app, ["train", *args])
+    assert result.exit_code == (0 if interrupt_after is None else 130), result.output
+    (run,) = [p.parent for p in (folder / "outputs").rglob("metrics.json")]
+    return run
+
+
+QUICK = ["model=softmax", "train.progress=false", "data.train_limit=500"]
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, tiny_mnist) -> Path:
+    """A completed one-epoch run, to copy (never to change: other tests share it)."""
+    return _train_in(tmp_path_factory.mktemp("finished"), *QUICK, "train.epochs=1", f"data.dir={tiny_mnist}")
+
+
+@pytest.fixture(scope="session")
+def interrupted_run(tmp_path_factory, tiny_mnist) -> Path:
+    """A run Ctrl-C'd after epoch 2 of 3, with its checkpoint, to copy (never to change)."""
+    return _train_in(
+        tmp_path_factory.mktemp("interrupted"), *QUICK, "train.epochs=3", f"data.dir={tiny_mnist}", interrupt_after=2
+    )
