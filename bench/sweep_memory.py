@@ -38,14 +38,17 @@ def rss_mib() -> float:
 
 
 class RssProbe(Callback):
-    """After each job (after mnistcli's own end-of-job cleanup), append `job pid rss` to the sweep's rss.tsv."""
+    """After each job (after mnistcli's own end-of-job cleanup), append `job pid rss objects` to the sweep's
+    rss.tsv; the count of live Python objects tells a leak of objects from growth in native memory."""
 
     def on_job_end(self, config, job_return, **kwargs) -> None:
+        import gc
+
         from hydra.core.hydra_config import HydraConfig
 
         hc = HydraConfig.get()
         with open(Path(hc.sweep.dir) / "rss.tsv", "a") as out:
-            out.write(f"{hc.job.num}\t{os.getpid()}\t{rss_mib():.1f}\n")
+            out.write(f"{hc.job.num}\t{os.getpid()}\t{rss_mib():.1f}\t{len(gc.get_objects())}\n")
 
 
 def slope(values: list[float]) -> float:
@@ -96,17 +99,17 @@ def main() -> None:
     run(overrides)
 
     (tsv,) = work.glob("outputs/multirun/*/*/rss.tsv")
-    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    series: dict[str, list[tuple[int, float, int]]] = defaultdict(list)
     for line in tsv.read_text().splitlines():
-        job, pid, rss = line.split("\t")
-        series[pid].append((int(job), float(rss)))
+        job, pid, rss, objects = line.split("\t")
+        series[pid].append((int(job), float(rss), int(objects)))
     label = f"launcher={args.launcher} cleanup={args.cleanup} model={args.model}"
     print(f"\n{label}, {args.jobs} jobs, train_limit={args.train_limit}, data={args.data_dir or 'default search'}")
     for pid, points in series.items():
-        rss = [r for _, r in sorted(points)]
-        print(f"process {pid}: RSS after each job (MiB)")
-        for job, r in sorted(points):
-            print(f"  job {job:2d}  {r:7.1f}")
+        rss = [r for _, r, _ in sorted(points)]
+        print(f"process {pid}: after each job, RSS (MiB) and live Python objects")
+        for job, r, objects in sorted(points):
+            print(f"  job {job:2d}  {r:7.1f}  {objects:9,d}")
         per_job = slope(rss[1:])
         print(
             f"  first {rss[0]:.1f} MiB, last {rss[-1]:.1f} MiB: growth ratio {rss[-1] / rss[0]:.3f}, "
