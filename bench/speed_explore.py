@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 

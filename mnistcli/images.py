@@ -157,6 +157,43 @@ def load_digit(path: str | os.PathLike, image_size: int = 28, invert: bool | Non
     return np.clip(digit, 0.0, 1.0).astype(np.float32)
 
 
+#: From this many files on, ``load_digits`` spreads the work over processes (below it, starting them costs more).
+PARALLEL_FROM = 64
+
+
+def load_digits(
+    paths: list[str], image_size: int = 28, invert: bool | None = None, workers: int | None = None
+) -> list[np.ndarray | MnistcliError]:
+    """``load_digit`` for many files, in order: each item is the digit or the MnistcliError its file raised.
+
+    About 3 ms per file is numpy and Pillow work that holds the GIL, so threads do not help; for large
+    batches, processes do (1,000 files on 2 cores: 2.9 s -> 1.6 s). ``workers`` defaults to the usable cores.
+    """
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = [(path, image_size, invert) for path in paths]
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        return [_load_one(job) for job in jobs]
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork starts a worker in milliseconds, but is only safe before TensorFlow or LiteRT has started its
+    # thread pools; within a process that has loaded them (tests, notebooks) spawn is the safe choice.
+    loaded = any(m in sys.modules for m in ("tensorflow", "ai_edge_litert"))
+    method = "spawn" if loaded or "fork" not in multiprocessing.get_all_start_methods() else "fork"
+    chunk = max(1, len(jobs) // (workers * 4))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        return list(pool.map(_load_one, jobs, chunksize=chunk))
+
+
+def _load_one(job: tuple[str, int, bool | None]) -> np.ndarray | MnistcliError:
+    try:
+        return load_digit(*job)
+    except MnistcliError as exc:
+        return exc
+
+
 def _read_grey(name: str) -> np.ndarray:
     """Decode ``name`` into a 2-D float32 grey image in [0, 1] (long side at most about WORK_SIZE)."""
     if os.path.isdir(name):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistcli.errors import MnistcliError
-from mnistcli.images import find_images, load_digit
+from mnistcli.images import find_images, load_digits
 from mnistcli.inference import load_classifier
 from mnistcli.rundir import METRICS_FILE, read_json, resolve_run
 
@@ -35,11 +35,11 @@ def predict_files(
     files, problems = find_images(paths)
     results: list[dict] = [{"file": p.split(":", 1)[0], "error": p} for p in problems]
     good: list[tuple[str, np.ndarray]] = []
-    for file in files:
-        try:
-            good.append((file, load_digit(file, image_size=size, invert=invert)))
-        except MnistcliError as exc:
-            results.append({"file": file, "error": str(exc)})
+    for file, digit in zip(files, load_digits(files, image_size=size, invert=invert)):
+        if isinstance(digit, MnistcliError):
+            results.append({"file": file, "error": str(digit)})
+        else:
+            good.append((file, digit))
     if not files and not problems:
         raise MnistcliError("no images given")
 

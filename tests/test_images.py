@@ -487,3 +487,58 @@ def test_any_bytes_give_a_digit_or_a_clear_error(tmp_path_factory, data, size):
     else:
         assert got.shape == (size, size) and got.dtype == np.float32
         assert np.isfinite(got).all() and got.min() >= 0 and got.max() <= 1
+
+
+def _digit_files(folder) -> list[str]:
+    from mnistcli.images import PARALLEL_FROM
+
+    digits, _ = mnist_digits()
+    files = []
+    for i in range(PARALLEL_FROM + 6):
+        files.append(str(folder / f"{i:03d}.png"))
+        paper(big_ink(digits[i % len(digits)], zoom=3)).save(files[-1])
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    files.insert(5, str(folder / "broken.png"))
+    return files
+
+
+def _same_results(together, alone) -> None:
+    assert len(together) == len(alone)
+    for a, b in zip(together, alone):
+        if isinstance(b, MnistcliError):
+            assert isinstance(a, MnistcliError) and str(a) == str(b)
+        else:
+            np.testing.assert_array_equal(a, b)
+    assert "broken.png" in str(together[5])
+
+
+def test_load_digits_in_spawned_workers_matches_one_by_one(tmp_path, monkeypatch):
+    import sys
+
+    from mnistcli.images import load_digits
+
+    # With TensorFlow loaded (as in this test process) workers must be spawned, not forked.
+    monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow", object()))
+    files = _digit_files(tmp_path)
+    _same_results(load_digits(files, workers=2), load_digits(files, workers=1))
+
+
+def test_load_digits_in_forked_workers_matches_one_by_one(tmp_path):
+    """The CLI's case: a fresh process with nothing but numpy and Pillow loaded forks its workers."""
+    files = _digit_files(tmp_path)
+    script = (
+        "import sys, pickle, multiprocessing as mp\n"
+        "from mnistcli.images import load_digits\n"
+        "used = []\n"
+        "real = mp.get_context\n"
+        "mp.get_context = lambda method=None: used.append(method) or real(method)\n"
+        "out = load_digits(sys.argv[1:], workers=2)\n"
+        "assert used == ['fork'], used\n"
+        "sys.stdout.buffer.write(pickle.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, *files], capture_output=True, check=True)
+    import pickle
+
+    from mnistcli.images import load_digits
+
+    _same_results(pickle.loads(done.stdout), load_digits(files, workers=1))
