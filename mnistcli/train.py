@@ -60,9 +60,8 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
     when given: the data order of each epoch depends only on (seed, epoch), so a resumed run ends where an
     uninterrupted one would.
     """
-    import tensorflow as tf
-
     from mnistcli.checkpoint import Checkpointer, ResumableEarlyStopping, epoch_batches
+    from mnistcli.evaluate import validation_logs
     from mnistcli.progress import RichProgress
 
     keras = import_keras()
@@ -70,11 +69,15 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
     history = dict(resumed.history) if resumed else {}
     has_val = len(ds.y_val) > 0
     clock: dict[str, float] = {}
-    # First, so the epoch's seconds are in the logs the checkpoint records (history.csv, bench/train_speed.py).
+    # First, so the epoch's seconds and validation scores are in the logs that early stopping, the checkpoint
+    # (history.csv, bench/train_speed.py) and the progress display read.
     callbacks = [
         keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda epoch, logs: clock.update(start=time.perf_counter()),
-            on_epoch_end=lambda epoch, logs: logs.update(seconds=time.perf_counter() - clock["start"]),
+            on_epoch_end=lambda epoch, logs: logs.update(
+                validation_logs(model, ds.x_val, ds.y_val) if has_val else {},
+                seconds=time.perf_counter() - clock["start"],
+            ),
         )
     ]
     stopper = None
@@ -94,15 +97,12 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
             model.set_weights(resumed.best_weights)
         return history
     batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, seed, int(model.optimizer.iterations))
-    # The whole validation split as one batch: one call per epoch, one traced shape.
-    val = tf.data.Dataset.from_tensor_slices((ds.x_val, ds.y_val)).batch(len(ds.y_val)).cache() if has_val else None
     try:
         model.fit(
             batches,
             steps_per_epoch=steps,
             initial_epoch=first,
             epochs=settings.epochs,
-            validation_data=val,
             callbacks=callbacks,
             verbose=0,
             shuffle=False,  # the batches come shuffled, by epoch_order
@@ -161,7 +161,11 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
     from mnistcli import checkpoint
     from mnistcli.evaluate import score_model
     from mnistcli.model import build_model
-    from mnistcli import plots
+
+    # matplotlib takes ~0.5-0.9 s to import and as long again to load its fonts. Training runs in
+    # TensorFlow's C++ with the GIL released, so that is done beside it, on the other core, and the plots
+    # are drawn at once when training ends.
+    plots_ready = ThreadPoolExecutor(1).submit(_plots_module)
 
     keras.utils.set_random_seed(cfg["seed"])
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
@@ -192,10 +196,16 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
     start = time.perf_counter()
     before = record.get("train_seconds") or 0.0  # seconds spent before an interruption
     write_json(run_dir / METRICS_FILE, record)
+    export = None
     try:
         report.run_header(str(run_dir), cfg, data_info, record["params"])
         history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
         train_seconds = before + time.perf_counter() - start
+        # predict answers in a fraction of a second from this, with no TensorFlow import. The converter
+        # (~0.5 s) is mostly C++, so it runs beside the scoring, saving and plotting on the second core.
+        export = ThreadPoolExecutor(1).submit(
+            atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
+        )
 
         scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
         val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
@@ -209,12 +219,8 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
             **scores,
         )
         atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
-        # predict answers in a fraction of a second from this, with no TensorFlow import. The converter is
-        # mostly C++, so it runs beside the plots on the second core.
-        export = ThreadPoolExecutor(1).submit(
-            atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
-        )
         write_text(run_dir / "history.csv", _history_csv(history))
+        plots = plots_ready.result()
         plots.learning_curves(history, run_dir / "learning_curves.png")
         plots.confusion_matrix(scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
         export.result()
@@ -224,8 +230,10 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
         from mnistcli.resume import mark_interrupted
 
         record["train_seconds"] = round(before + time.perf_counter() - start, 3)
+        _abandon(export, run_dir)
         raise mark_interrupted(run_dir, record, exc) from None
     except Exception as exc:
+        _abandon(export, run_dir)
         with suppress(MnistcliError, OSError):  # a full disk must not hide the error that stopped the run
             _record_failure(run_dir, cfg, exc)
         if not (isinstance(exc, MnistcliError) and checkpoint.exists(run_dir)):
@@ -237,6 +245,21 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
     # A completed run needs no checkpoint: its model.keras holds the final weights and optimizer state.
     shutil.rmtree(run_dir / checkpoint.CHECKPOINT_DIR, ignore_errors=True)
     return record
+
+
+def _abandon(export, run_dir: Path) -> None:
+    """A run that did not complete gets no LiteRT model: wait for a running export, then remove its file."""
+    if export is not None:
+        with suppress(Exception):
+            export.result()
+        (run_dir / LITERT_FILE).unlink(missing_ok=True)
+
+
+def _plots_module():
+    from mnistcli import plots
+
+    plots.warm_up()
+    return plots
 
 
 def load_data(cfg: dict):
