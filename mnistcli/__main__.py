@@ -2,4 +2,5 @@
 
 from mnistcli.cli import app
 
-app()
+if __name__ == "__main__":  # a spawned helper process imports this module too, and must not run the CLI
+    app()

@@ -154,6 +154,16 @@ def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> dict:
 
 
 def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> dict:
+    from mnistcli.painter import Painter
+
+    painter = Painter()  # first: its process imports matplotlib while this one imports TensorFlow
+    try:
+        return _train_with(painter, cfg, settings, run_dir, resume)
+    finally:
+        painter.close()
+
+
+def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> dict:
     ds = load_data(cfg)
 
     keras = import_keras()  # before any module that imports Keras itself, to keep its start-up quiet
@@ -161,11 +171,6 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
     from mnistcli import checkpoint
     from mnistcli.evaluate import score_model
     from mnistcli.model import build_model
-
-    # matplotlib takes ~0.5-0.9 s to import and as long again to load its fonts. Training runs in
-    # TensorFlow's C++ with the GIL released, so that is done beside it, on the other core, and the plots
-    # are drawn at once when training ends.
-    plots_ready = ThreadPoolExecutor(1).submit(_plots_module)
 
     keras.utils.set_random_seed(cfg["seed"])
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
@@ -208,6 +213,7 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
         )
 
         scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
+        plots = painter.draw(history, scores["confusion_matrix"], ds.classes, run_dir)
         val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
         record.pop("resume_with", None)
         record.update(
@@ -220,9 +226,7 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> d
         )
         atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
         write_text(run_dir / "history.csv", _history_csv(history))
-        plots = plots_ready.result()
-        plots.learning_curves(history, run_dir / "learning_curves.png")
-        plots.confusion_matrix(scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
+        plots.result()
         export.result()
         # metrics.json last: a run that says "completed" has every artifact in place.
         write_json(run_dir / METRICS_FILE, record)
@@ -253,13 +257,6 @@ def _abandon(export, run_dir: Path) -> None:
         with suppress(Exception):
             export.result()
         (run_dir / LITERT_FILE).unlink(missing_ok=True)
-
-
-def _plots_module():
-    from mnistcli import plots
-
-    plots.warm_up()
-    return plots
 
 
 def load_data(cfg: dict):

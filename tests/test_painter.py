@@ -1,0 +1,72 @@
+"""The run folder's plots, drawn by a helper process or, where none can start, in this one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mnistcli import painter as painter_module
+from mnistcli.errors import MnistcliError
+from mnistcli.painter import Painter
+
+HISTORY = {"loss": [0.9, 0.5], "accuracy": [0.7, 0.8], "val_loss": [0.8, 0.6], "val_accuracy": [0.7, 0.75]}
+CM = [[5 if i == j else 1 for j in range(10)] for i in range(10)]
+CLASSES = [str(d) for d in range(10)]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _drawn(folder) -> bool:
+    return all((folder / name).read_bytes().startswith(PNG) for name in ("learning_curves.png", "confusion_matrix.png"))
+
+
+def test_helper_process_draws_both_plots(tmp_path):
+    painter = Painter()
+    try:
+        assert painter._pool is not None
+        painter.draw(HISTORY, CM, CLASSES, tmp_path).result(timeout=60)
+    finally:
+        painter.close()
+    assert _drawn(tmp_path)
+
+
+def test_drawn_here_when_no_process_can_start(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(painter_module, "ProcessPoolExecutor", refuse)
+    painter = Painter()
+    assert painter._pool is None
+    painter.draw(HISTORY, CM, CLASSES, tmp_path).result()
+    painter.close()
+    assert _drawn(tmp_path)
+
+
+def test_a_plot_that_cannot_be_written_is_a_clear_error(tmp_path):
+    painter = Painter()
+    try:
+        with pytest.raises(MnistcliError, match="cannot write"):
+            painter.draw(HISTORY, CM, CLASSES, tmp_path / "no" / "such" / "folder").result(timeout=60)
+    finally:
+        painter.close()
+
+
+def test_training_process_never_imports_matplotlib(tmp_path, tiny_mnist):
+    """matplotlib stays in the helper: this process's GIL is for training and the LiteRT export."""
+    script = (
+        "import sys\n"
+        "from mnistcli.cli import app\n"
+        "if __name__ == '__main__':\n"
+        "    try:\n"
+        "        app(sys.argv[1:])\n"
+        "    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+        "    assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    run = tmp_path / "run"
+    args = ["train", "model=softmax", "train.epochs=1", "train.progress=false", f"data.dir={tiny_mnist}",
+            f"hydra.run.dir={run}"]
+    (tmp_path / "main.py").write_text(script)
+    subprocess.run([sys.executable, str(tmp_path / "main.py"), *args], check=True, cwd=tmp_path)
+    assert _drawn(run)
