@@ -4,8 +4,8 @@ For each model: (a) bench/keras_baseline.py - Sequential, Adam, batch 32, fit on
 reference epoch counts; (b) `mnistcli train model=NAME` with its defaults. Both are timed as a user meets
 them: the whole process from start to exit (TensorFlow's import included). Also: seconds to reach the
 baseline's final test accuracy, steady-state training samples/s and that throughput as a fraction of
-the float32 matmul limit measured here, peak RSS of each process, and (--progress-cost) what the Rich
-progress display costs.
+the float32 matmul limit measured here, and peak RSS of each process. What the Rich progress display
+costs is measured by bench/progress_cost.py.
 
     python bench/train_speed.py                   # ../shared/mnist (MNIST-22k)
     python bench/train_speed.py --data fashion    # full 60k Fashion-MNIST (apt-get install dataset-fashion-mnist)
@@ -77,7 +77,6 @@ def main() -> int:
     parser.add_argument("--data", choices=DATA, default="mnist")
     parser.add_argument("--models", nargs="+", default=list(REFERENCE_EPOCHS))
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; walls are medians, keras acc a mean")
-    parser.add_argument("--progress-cost", action="store_true", help="also time hidden100x2 with the display on")
     args = parser.parse_args()
     data = DATA[args.data]
     if not (data[0] / "t10k-images-idx3-ubyte.gz").exists():
@@ -124,13 +123,6 @@ def main() -> int:
         console.print(table)
         console.print("speed-up = keras s / mnistcli s, whole processes (medians of --repeat); ok = mnistcli reaches "
                       "at least the baseline's (mean) accuracy in at most a third of its time.")
-        if args.progress_cost:
-            quiet = mnistcli("hidden100x2", data, tmp / "quiet")
-            shown = mnistcli("hidden100x2", data, tmp / "shown", "train.progress=true",
-                             env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "120"})
-            cost = shown["train_seconds"] / quiet["train_seconds"] - 1
-            console.print(f"Rich progress display: training {shown['train_seconds']:.2f}s with it, "
-                          f"{quiet['train_seconds']:.2f}s without: {cost:+.1%}")
     return 1 if failed else 0
 
 

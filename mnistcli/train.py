@@ -213,7 +213,7 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
         )
 
         scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
-        plots = painter.draw(history, scores["confusion_matrix"], ds.classes, run_dir)
+        painter.draw(history, scores["confusion_matrix"], ds.classes, run_dir)
         val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
         record.pop("resume_with", None)
         record.update(
@@ -226,7 +226,7 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
         )
         atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
         write_text(run_dir / "history.csv", _history_csv(history))
-        plots.result()
+        painter.wait()
         export.result()
         # metrics.json last: a run that says "completed" has every artifact in place.
         write_json(run_dir / METRICS_FILE, record)

@@ -24,21 +24,36 @@ def _drawn(folder) -> bool:
 def test_helper_process_draws_both_plots(tmp_path):
     painter = Painter()
     try:
-        assert painter._pool is not None
-        painter.draw(HISTORY, CM, CLASSES, tmp_path).result(timeout=60)
+        assert painter._process is not None
+        painter.draw(HISTORY, CM, CLASSES, tmp_path)
+        painter.wait()
+        assert painter._process is not None  # drawn there, not here
     finally:
         painter.close()
     assert _drawn(tmp_path)
 
 
 def test_drawn_here_when_no_process_can_start(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
+    monkeypatch.setattr(painter_module.multiprocessing, "get_context", lambda method: _Refusing())
+    painter = Painter()
+    assert painter._process is None
+    painter.draw(HISTORY, CM, CLASSES, tmp_path)
+    painter.wait()
+    painter.close()
+    assert _drawn(tmp_path)
+
+
+class _Refusing:
+    def Pipe(self):  # noqa: N802 - multiprocessing's name
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(painter_module, "ProcessPoolExecutor", refuse)
+
+def test_drawn_here_when_the_helper_dies(tmp_path):
     painter = Painter()
-    assert painter._pool is None
-    painter.draw(HISTORY, CM, CLASSES, tmp_path).result()
+    painter._process.kill()
+    painter._process.join()
+    painter.draw(HISTORY, CM, CLASSES, tmp_path)
+    painter.wait()
     painter.close()
     assert _drawn(tmp_path)
 
@@ -46,8 +61,9 @@ def test_drawn_here_when_no_process_can_start(tmp_path, monkeypatch):
 def test_a_plot_that_cannot_be_written_is_a_clear_error(tmp_path):
     painter = Painter()
     try:
+        painter.draw(HISTORY, CM, CLASSES, tmp_path / "no" / "such" / "folder")
         with pytest.raises(MnistcliError, match="cannot write"):
-            painter.draw(HISTORY, CM, CLASSES, tmp_path / "no" / "such" / "folder").result(timeout=60)
+            painter.wait()
     finally:
         painter.close()
 
