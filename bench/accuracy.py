@@ -54,7 +54,8 @@ def main() -> int:
             failed |= not ok
             table.add_row(
                 name, f"{d['train_size']:,} / {d['val_size']:,} / {d['test_size']:,}", str(m["epochs_run"]),
-                f"{m['test_accuracy']:.2%}", f"{floor:.1%}" if floor else "-", f"{m['val_accuracy']:.2%}",
+                f"{m['test_accuracy']:.2%}", f"{floor:.1%}" if floor else "-",
+                "-" if m["val_accuracy"] is None else f"{m['val_accuracy']:.2%}",  # softmax: no validation split
                 f"{m['train_seconds']:.1f}", f"{wall:.1f}", "[green]ok[/]" if ok else "[red]BELOW[/]",
             )
     Console(width=160).print(table)
