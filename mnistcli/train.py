@@ -293,9 +293,11 @@ _failures: list[BaseException] = []
 @hydra.main(version_base="1.3", config_path="pkg://mnistcli.conf", config_name="config")
 def hydra_main(cfg: DictConfig) -> dict | float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    plain = OmegaConf.to_container(cfg, resolve=True)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    plain = OmegaConf.to_container(cfg, resolve=False)  # what a failure record shows if resolving fails
     try:
+        # Inside the try: a bad value for an interpolation (e.g. search.layers=5) fails this job, not the sweep.
+        plain = OmegaConf.to_container(cfg, resolve=True)
         check_choices(HydraConfig.get().runtime.choices)
         # In a sweep, a job with the same settings as a finished one reuses its result (sweep.py).
         metrics = (multirun and sweep.reuse_twin(plain, run_dir)) or train(plain, run_dir)
@@ -350,5 +352,10 @@ def run(args: list[str]) -> None:
                 raise  # MissingConfigException is an OSError too: a config group option that does not exist
             # Our task catches its own errors, so this is Hydra creating the run folder or its .hydra files.
             raise MnistcliError(f"cannot write the run folder: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
+        except ValueError as e:
+            if "No trials are completed" not in str(e):
+                raise
+            # Optuna asks for the best trial after its last one; when every trial failed there is none.
+            raise MnistcliError("every trial of the search failed (their errors are above); nothing to report") from None
         if _failures:
             raise _failures.pop()

@@ -261,3 +261,18 @@ def test_runs_with_nothing_to_show(tmp_path):
     result = runs(tmp_path)
     assert result.exit_code == 0 and "no runs under outputs/" in result.output
     assert json.loads(runs(tmp_path, "--json").stdout) == []
+
+
+def test_a_search_whose_every_trial_fails_ends_with_one_clear_line(tmp_path, tiny_mnist):
+    # search.layers=5 fails while the job's config is resolved: each trial fails on its own (not the
+    # whole sweep at its first job), and the end says so instead of Optuna's "No trials are completed yet".
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = runner.invoke(app, ["train", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2",
+                                     "search.layers=5", *FAST, f"data.dir={tiny_mnist}"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("search.layers must be an integer from 0 to 2, got 5") == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "error: every trial of the search failed (their errors are above); nothing to report"
+    )
+    assert "Traceback" not in result.output
