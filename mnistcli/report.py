@@ -228,16 +228,18 @@ def sweep_job(num: int, m: Mapping) -> None:
     )
 
 
+def _listing(title: str, caption: str | None = None) -> Table:
+    """The borderless table that sweeps and `mnistcli runs` list their rows in."""
+    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                 collapse_padding=True)
+
+
 def sweep_summary(s: Mapping) -> None:
     """The end-of-sweep table: one row per job, best first and highlighted."""
     counts = ", ".join(f"{n} {status}" for status, n in s["counts"].items()) or "none found"
     metric = "validation" if s["sorted_by"] == "val_accuracy" else "test (no validation split)"
-    table = Table(
-        title=f"sweep {escape(s['sweep_dir'])}\n{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        collapse_padding=True,
+    table = _listing(
+        f"sweep {escape(s['sweep_dir'])}\n{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first",
         caption="also in the sweep folder: summary.csv, summary.json",
     )
     table.add_column("job", justify="right", no_wrap=True)
@@ -301,13 +303,7 @@ def runs_table(r: Mapping) -> None:
         console.print(f"no runs under {escape(r['root'])}/ - train one with `mnistcli train`")
         return
     shown = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
-    table = Table(
-        title=f"{shown} runs under {escape(r['root'])}/, sorted by {r['sort']}",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        collapse_padding=True,
-    )
+    table = _listing(f"{shown} runs under {escape(r['root'])}/, sorted by {r['sort']}")
     table.add_column("when", no_wrap=True)
     # The run folder and the settings wrap in a narrow terminal; the numbers never do.
     table.add_column("run", overflow="fold", ratio=2, min_width=8)
