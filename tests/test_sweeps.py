@@ -266,13 +266,17 @@ def test_runs_with_nothing_to_show(tmp_path):
 def test_a_search_whose_every_trial_fails_ends_with_one_clear_line(tmp_path, tiny_mnist):
     # search.layers=5 fails while the job's config is resolved: each trial fails on its own (not the
     # whole sweep at its first job), and the end says so instead of Optuna's "No trials are completed yet".
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path)
-        result = runner.invoke(app, ["train", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2",
-                                     "search.layers=5", *FAST, f"data.dir={tiny_mnist}"])
-    assert result.exit_code == 2, result.output
-    assert result.output.count("search.layers must be an integer from 0 to 2, got 5") == 2
-    assert result.output.strip().splitlines()[-1] == (
+    # In a child process, as users run it: in this one, logging handlers of earlier in-process runs write to
+    # CliRunner streams that are closed by now.
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnistcli", "train", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2",
+         "search.layers=5", *FAST, f"data.dir={tiny_mnist}"],
+        cwd=tmp_path, env=dict(os.environ, COLUMNS="200"), capture_output=True, text=True, timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert output.count("search.layers must be an integer from 0 to 2, got 5") == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
         "error: every trial of the search failed (their errors are above); nothing to report"
     )
-    assert "Traceback" not in result.output
+    assert "Traceback" not in output
