@@ -254,6 +254,7 @@ def test_runs_shows_failed_and_dead_runs(submitit_sweep, tmp_path):
     run = tmp_path / "outputs" / "2026-01-01" / "00-00-00_hidden128"
     (run / ".hydra").mkdir(parents=True)
     (run / "metrics.json").write_text(json.dumps(gone))
+    assert [r["status"] for r in json.loads(runs(tmp_path, "--json").stdout)] == ["died"]
     assert "died" in runs(tmp_path).output
 
 
