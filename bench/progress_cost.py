@@ -32,10 +32,10 @@ def main() -> int:
 
     from mnistcli import progress, report
     from mnistcli.checkpoint import epoch_batches
-    from mnistcli.config import TrainSettings
+    from mnistcli.config import TrainSettings, steps_per_epoch
     from mnistcli.data import load_dataset
     from mnistcli.model import build_model, import_keras
-    from mnistcli.train import compile_model, steps_per_epoch
+    from mnistcli.train import compile_model
 
     import_keras()  # quietly, before the modules that import Keras themselves
     terminal = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)  # noqa: SIM115

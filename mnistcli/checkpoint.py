@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistcli.config import steps_per_epoch
 from mnistcli.errors import MnistcliError
 from mnistcli.model import import_keras
 from mnistcli.rundir import atomic_write, read_json, write_json
@@ -50,9 +51,8 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
     import tensorflow as tf
 
     n = len(y)
-    # Whole batches only: a smaller last batch would make TensorFlow trace the step a second time.
-    batch_size = min(batch_size, n)
-    steps = max(1, n // batch_size)
+    batch_size = min(batch_size, n)  # drop_remainder below needs at least one whole batch
+    steps = steps_per_epoch(n, batch_size)
     first_epoch, skip = divmod(int(first_step), steps)
 
     def order(epoch: np.int64) -> np.ndarray:

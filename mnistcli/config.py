@@ -31,6 +31,12 @@ class TrainSettings:
     progress: bool = True
 
 
+def steps_per_epoch(train_size: int, batch_size: int) -> int:
+    """Training steps in one epoch: whole batches only, at least one."""
+    # A smaller last batch would make TensorFlow trace the step a second time.
+    return max(1, train_size // batch_size)
+
+
 def _int(value: Any, minimum: int, maximum: int | None = None) -> bool:
     return (
         isinstance(value, int)

@@ -43,10 +43,11 @@ def learning_curves(history: Mapping[str, Sequence[float]], path: Path) -> None:
 
 def confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], path: Path) -> None:
     cm = np.asarray(cm)
+    long = max(map(len, classes)) > 2  # Fashion-MNIST's names: rotated below, wide on the left
     fig = Figure(figsize=(7, 6))
     ax = fig.subplots()
     image = ax.imshow(np.log1p(cm), cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45 if max(map(len, classes)) > 2 else 0)
+    ax.set_xticks(range(len(classes)), classes, rotation=45 if long else 0)
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -57,6 +58,5 @@ def confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], path: 
             ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
                     color="white" if np.log1p(n) > threshold else "black")
     fig.colorbar(image, ax=ax, fraction=0.046)
-    long = max(map(len, classes)) > 2  # Fashion-MNIST's names: rotated below, wide on the left
     fig.subplots_adjust(left=0.17 if long else 0.1, right=0.97, bottom=0.2 if long else 0.1, top=0.93)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))

@@ -23,15 +23,10 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import mnistcli  # noqa: E402
 from mnistcli import report, sweep  # noqa: E402
-from mnistcli.config import TrainSettings, check_choices, validate  # noqa: E402
+from mnistcli.config import TrainSettings, check_choices, steps_per_epoch, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
 from mnistcli.model import import_keras  # noqa: E402
 from mnistcli.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, write_json, write_text  # noqa: E402
-
-
-def steps_per_epoch(train_size: int, batch_size: int) -> int:
-    # Whole batches only: a smaller last batch would make TensorFlow trace the step a second time.
-    return max(1, train_size // batch_size)
 
 
 def compile_model(model, settings: TrainSettings, steps: int) -> None:
@@ -88,8 +83,10 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
         callbacks.append(stopper)
     checkpointer = Checkpointer(run_dir, history, stopper)
     callbacks.append(checkpointer)  # after early stopping: it saves its verdict
+    display = None
     if settings.progress:
-        callbacks.append(RichProgress(settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size)))
+        display = RichProgress(settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size))
+        callbacks.append(display)
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
     if first >= settings.epochs or stopped:
         # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.
@@ -111,9 +108,8 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
         checkpointer.flush()  # stopped mid-epoch: keep the last completed epoch, not half of this one
         raise
     finally:
-        for cb in callbacks:
-            if isinstance(cb, RichProgress):
-                cb.progress.stop()  # an interrupted fit skips on_train_end: the live display must end anyway
+        if display is not None:
+            display.progress.stop()  # an interrupted fit skips on_train_end: the live display must end anyway
     return history
 
 
@@ -169,7 +165,7 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
     keras = import_keras()  # before any module that imports Keras itself, to keep its start-up quiet
 
     from mnistcli import checkpoint
-    from mnistcli.evaluate import score_model
+    from mnistcli.evaluate import score_model, validation_logs
     from mnistcli.model import build_model
 
     keras.utils.set_random_seed(cfg["seed"])
@@ -214,14 +210,14 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
 
         scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
         painter.draw(history, scores["confusion_matrix"], ds.classes, run_dir)
-        val = score_model(model, ds.x_val, ds.y_val, ds.classes) if len(ds.y_val) else None
+        val = validation_logs(model, ds.x_val, ds.y_val) if len(ds.y_val) else None
         record.pop("resume_with", None)
         record.update(
             status="completed",
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             epochs_run=len(history["loss"]),
             train_seconds=round(train_seconds, 3),
-            val_accuracy=val["test_accuracy"] if val else None,
+            val_accuracy=val["val_accuracy"] if val else None,
             **scores,
         )
         atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
@@ -306,7 +302,7 @@ def hydra_main(cfg: DictConfig) -> dict | float | None:
         _discard(run_dir)
         raise
     except Exception as exc:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if multirun:
             # One bad job must not stop a sweep: record it and let the launcher go on.
             from mnistcli.errors import one_line
 
