@@ -40,13 +40,14 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_step: int):
-    """An endless tf.data stream of training batches from global step `first_step` on, and the steps per epoch.
+    """An endless tf.data stream of float32 training batches from global step `first_step` on, and the steps per epoch.
 
     Batch b of the stream is the (b % steps)-th batch of epoch b // steps in epoch_order, so the stream
     depends only on the seed. Keras, running several steps per call, reads past an epoch's last batch
     into the next epoch, so batches are counted by the optimizer's step count, not by epoch: a resumed
     run starts at optimizer.iterations and sees exactly the batches the uninterrupted run saw.
-    Built like Keras's own in-memory pipeline (the arrays once, gathered by index per batch).
+    Built like Keras's own in-memory pipeline (the arrays once, gathered by index per batch); uint8 images
+    are scaled to [0, 1] batch by batch.
     """
     import tensorflow as tf
 
@@ -63,12 +64,15 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
         indices.set_shape([n])
         return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size, drop_remainder=True)
 
+    def gather(i, xy):
+        images = tf.gather(xy[0], i)
+        if x.dtype == np.uint8:  # float32 in [0, 1], the same values as data._pixels gives
+            images = tf.cast(images, tf.float32) / 255.0
+        return images, tf.gather(xy[1], i)
+
     batches = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch).skip(skip)
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
-    data = tf.data.Dataset.zip((batches, arrays)).map(
-        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)), num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
+    data = tf.data.Dataset.zip((batches, arrays)).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return data.prefetch(tf.data.AUTOTUNE), steps
 
 

@@ -217,8 +217,9 @@ def test_dir_with_idx_files(tmp_path, compress):
     d = load(dir=str(folder), val_fraction=0.2)
     assert d.sizes() == {"train_size": 40, "val_size": 10, "test_size": 20}
     assert d.source == f"dir {folder} (IDX)" and d.name == "mnist" and d.classes == [str(i) for i in range(10)]
-    assert d.x_train.dtype == np.float32 and d.x_train.shape[1:] == (28, 28)
-    assert 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0 and d.y_train.dtype == np.int64
+    assert d.x_train.dtype == np.uint8 and d.x_train.shape[1:] == (28, 28)  # the batch stream scales it
+    assert d.x_val.dtype == np.float32 and 0.0 <= d.x_val.min() and d.x_val.max() <= 1.0
+    assert d.y_train.dtype == np.int64
     assert len(d.files) == 4 and all(len(h) == 64 for h in d.files.values())
     x_test, y_test = digits(20, 2)
     np.testing.assert_allclose(d.x_test, x_test / 255, atol=1e-6)
@@ -385,7 +386,7 @@ def test_val_split_is_from_train_disjoint_seeded_and_stratified(tmp_path):
     folder = write_idx_dir(tmp_path / "d", n_train=500, n_test=30)
 
     def ids(x: np.ndarray) -> set[int]:
-        px = np.rint(x[:, 0, :2] * 255).astype(int)
+        px = np.rint(x[:, 0, :2] * (255 if x.dtype == np.float32 else 1)).astype(int)
         return set((px[:, 0] + 256 * px[:, 1]).tolist())
 
     a = load(dir=str(folder), val_fraction=0.2, seed=1)
@@ -449,5 +450,5 @@ def test_real_shared_mnist():
     assert np.bincount(d.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     counts = np.bincount(d.y_train, minlength=10)
     assert counts.sum() == 22_699 and counts.min() > 1_900
-    assert d.x_train.max() == 1.0 and d.x_train.mean() < 0.2  # bright ink on a dark background
+    assert d.x_train.max() == 255 and d.x_train.mean() < 0.2 * 255  # bright ink on a dark background
     assert len(d.files) == 4

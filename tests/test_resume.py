@@ -150,6 +150,18 @@ def test_batch_stream_depends_only_on_seed_and_step():
     assert [b[1].numpy().tolist() for b in again.take(8)] == batches
 
 
+def test_batch_stream_scales_uint8_pixels_exactly_as_the_float_data():
+    """Training images stay uint8 until each batch: the model must see the very floats x_val and x_test hold."""
+    from mnistcli.data import _pixels
+
+    x = (np.arange(16 * 8 * 8) % 256).astype(np.uint8).reshape(16, 8, 8)  # every pixel value
+    y = np.arange(16, dtype=np.int64)  # each image's own index
+    stream, _ = checkpoint.epoch_batches(x, y, 4, seed=0, first_step=0)
+    for images, labels in stream.take(8):
+        assert images.dtype == "float32"
+        np.testing.assert_array_equal(images.numpy(), _pixels(x[labels.numpy()], 8))
+
+
 def test_checkpoint_restores_the_dropout_random_stream(tmp_path):
     """model.save leaves SeedGenerator states out; the checkpoint must not, or dropout masks change on resume."""
     import keras
