@@ -3,7 +3,7 @@
 matplotlib needs ~0.5-0.9 s to import, ~0.5 s to load its fonts and ~0.5 s to draw both plots, all of it
 Python holding the GIL. In a spawned process (fork is unsafe once TensorFlow has started its threads)
 that happens on the second core: the import while TensorFlow imports, the drawing while the model is
-saved and exported. Where the helper cannot start or dies, the plots are drawn in this process instead.
+saved and exported (the learning curves while the test set is scored). Where the helper cannot start or dies, the plots are drawn in this process instead.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from contextlib import suppress
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 
 class Painter:
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self._job: tuple | None = None
+        self._jobs: list[tuple] = []  # started, not yet waited for
         try:
             self._conn, child = ctx.Pipe()
             # Daemonic: it never outlives this process. Ctrl-C reaches the whole process group, so SIGINT
@@ -33,36 +31,41 @@ class Painter:
         except (OSError, ValueError, RuntimeError):  # no /dev/shm, a process limit, interpreter shutting down
             self._process = None
 
-    def draw(self, history: Mapping[str, Sequence[float]], cm: Sequence[Sequence[int]], classes: Sequence[str],
-             run_dir: Path) -> None:
-        """Start drawing learning_curves.png and confusion_matrix.png into run_dir; wait() returns when done."""
-        self._job = (dict(history), [list(map(int, row)) for row in cm], list(classes), Path(run_dir))
+    def draw(self, plot: str, *args) -> None:
+        """Start drawing plots.<plot>(*args); wait() returns when every drawing started so far is done."""
+        job = (plot, args)
+        self._jobs.append(job)
         if self._process is not None:
             try:
-                self._conn.send(self._job)
+                self._conn.send(job)
             except OSError:  # the helper died (killed, out of memory): wait() draws here
                 self._process = None
 
     def wait(self) -> None:
-        """Return when both plots are written; raise what drawing them raised (e.g. MnistcliError, disk full)."""
-        job, self._job = self._job, None
-        if job is None:
-            return
-        if self._process is not None:
+        """Return when every plot started is written; raise what drawing one raised (e.g. MnistcliError, disk full)."""
+        jobs, self._jobs = self._jobs, []
+        errors = []
+        while jobs and self._process is not None:  # one answer per job, in order
             try:
                 error = self._conn.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError):  # it died: the jobs not answered yet are drawn here
                 self._process = None
             else:
-                if error is not None:
-                    raise error
-                return
-        _draw(*job)
+                jobs.pop(0)
+                errors.append(error)
+        for job in jobs:
+            try:
+                _draw(*job)
+            except Exception as exc:  # noqa: BLE001 - raised below, once every plot has been tried
+                errors.append(exc)
+        for error in errors:
+            if error is not None:
+                raise error
 
     def close(self) -> None:
         if self._process is None:
             return
-        if self._job is not None:  # the run failed after the plots were started: let them finish, since
+        if self._jobs:  # the run failed after the plots were started: let them finish, since
             with suppress(Exception):  # a helper killed mid-write would leave a temporary file behind
                 self.wait()
         if self._process is not None:
@@ -91,8 +94,7 @@ def _serve(conn) -> None:
             conn.send(None)
 
 
-def _draw(history, cm, classes, run_dir: Path) -> None:
+def _draw(plot: str, args: tuple) -> None:
     from mnistcli import plots
 
-    plots.learning_curves(history, run_dir / "learning_curves.png")
-    plots.confusion_matrix(cm, classes, run_dir / "confusion_matrix.png")
+    getattr(plots, plot)(*args)

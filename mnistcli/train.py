@@ -203,13 +203,14 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
         history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
         train_seconds = before + time.perf_counter() - start
         # predict answers in a fraction of a second from this, with no TensorFlow import. The converter
-        # (~0.5 s) is mostly C++, so it runs beside the scoring, saving and plotting on the second core.
+        # (~0.3 s) is mostly C++, so it runs beside the scoring, saving and plotting on the second core.
         export = ThreadPoolExecutor(1).submit(
             atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
         )
+        painter.draw("learning_curves", history, run_dir / "learning_curves.png")
 
         scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
-        painter.draw(history, scores["confusion_matrix"], ds.classes, run_dir)
+        painter.draw("confusion_matrix", scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
         val = validation_logs(model, ds.x_val, ds.y_val) if len(ds.y_val) else None
         record.pop("resume_with", None)
         record.update(

@@ -17,6 +17,11 @@ CLASSES = [str(d) for d in range(10)]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def _draw_both(painter: Painter, folder) -> None:
+    painter.draw("learning_curves", HISTORY, folder / "learning_curves.png")
+    painter.draw("confusion_matrix", CM, CLASSES, folder / "confusion_matrix.png")
+
+
 def _drawn(folder) -> bool:
     return all((folder / name).read_bytes().startswith(PNG) for name in ("learning_curves.png", "confusion_matrix.png"))
 
@@ -25,7 +30,7 @@ def test_helper_process_draws_both_plots(tmp_path):
     painter = Painter()
     try:
         assert painter._process is not None
-        painter.draw(HISTORY, CM, CLASSES, tmp_path)
+        _draw_both(painter, tmp_path)
         painter.wait()
         assert painter._process is not None  # drawn there, not here
     finally:
@@ -37,7 +42,7 @@ def test_drawn_here_when_no_process_can_start(tmp_path, monkeypatch):
     monkeypatch.setattr(painter_module.multiprocessing, "get_context", lambda method: _Refusing())
     painter = Painter()
     assert painter._process is None
-    painter.draw(HISTORY, CM, CLASSES, tmp_path)
+    _draw_both(painter, tmp_path)
     painter.wait()
     painter.close()
     assert _drawn(tmp_path)
@@ -52,7 +57,7 @@ def test_drawn_here_when_the_helper_dies(tmp_path):
     painter = Painter()
     painter._process.kill()
     painter._process.join()
-    painter.draw(HISTORY, CM, CLASSES, tmp_path)
+    _draw_both(painter, tmp_path)
     painter.wait()
     painter.close()
     assert _drawn(tmp_path)
@@ -61,7 +66,7 @@ def test_drawn_here_when_the_helper_dies(tmp_path):
 def test_a_plot_that_cannot_be_written_is_a_clear_error(tmp_path):
     painter = Painter()
     try:
-        painter.draw(HISTORY, CM, CLASSES, tmp_path / "no" / "such" / "folder")
+        _draw_both(painter, tmp_path / "no" / "such" / "folder")
         with pytest.raises(MnistcliError, match="cannot write"):
             painter.wait()
     finally:
