@@ -34,7 +34,8 @@ def main() -> int:
     from mnistcli.checkpoint import epoch_batches
     from mnistcli.config import TrainSettings, steps_per_epoch
     from mnistcli.data import load_dataset
-    from mnistcli.model import build_model, import_keras
+    from mnistcli.keras_import import import_keras
+    from mnistcli.model import build_model
     from mnistcli.train import compile_model
 
     import_keras()  # quietly, before the modules that import Keras themselves

@@ -24,7 +24,7 @@ import numpy as np
 
 from mnistcli.config import steps_per_epoch
 from mnistcli.errors import MnistcliError
-from mnistcli.model import import_keras
+from mnistcli.keras_import import import_keras
 from mnistcli.rundir import atomic_write, read_json, write_json
 
 keras = import_keras()  # quietly: this module subclasses Keras's Callback

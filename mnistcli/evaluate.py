@@ -43,7 +43,8 @@ def _loss(probs: np.ndarray, y: np.ndarray) -> float:
 def evaluate_run(run_dir: Path | None = None, data_dir: Path | None = None) -> dict:
     """The run's metrics.json with every test figure recomputed on its test set (or data_dir's)."""
     from mnistcli.data import load_dataset
-    from mnistcli.model import import_keras, load_model
+    from mnistcli.keras_import import import_keras
+    from mnistcli.model import load_model
 
     run = resolve_run(run_dir)
     stored = read_json(run / METRICS_FILE)

