@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import mnistcli  # noqa: E402
 from mnistcli import report, sweep  # noqa: E402
 from mnistcli.config import TrainSettings, check_choices, steps_per_epoch, validate  # noqa: E402
 from mnistcli.errors import MnistcliError  # noqa: E402
-from mnistcli.model import import_keras  # noqa: E402
+from mnistcli.keras_import import import_keras  # noqa: E402
 from mnistcli.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, write_json, write_text  # noqa: E402
 
 
@@ -343,7 +343,8 @@ def run(args: list[str]) -> None:
         sys.argv = ["mnistcli train", *args]
         _failures.clear()
         try:
-            hydra_main()
+            with _mode_from_command_line(args):
+                hydra_main()
         except OSError as e:
             if type(e).__module__.startswith("hydra."):
                 raise  # MissingConfigException is an OSError too: a config group option that does not exist
@@ -356,3 +357,24 @@ def run(args: list[str]) -> None:
             raise MnistcliError("every trial of the search failed (their errors are above); nothing to report") from None
         if _failures:
             raise _failures.pop()
+
+
+@contextmanager
+def _mode_from_command_line(args: list[str]):
+    """Skip Hydra's first composition of the config, which only reads hydra.mode, when the command line decides.
+
+    Hydra composes the whole config once to learn hydra.mode, then again to run it: ~0.1 s of every
+    command. No mnistcli config sets hydra.mode, so -m alone decides between a run and a sweep; a command
+    line that sets hydra.mode itself gets Hydra's own handling.
+    """
+    from hydra._internal.hydra import Hydra
+
+    if any("hydra.mode" in arg for arg in args):
+        yield
+        return
+    get_mode = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None  # what it returns when no config sets the mode
+    try:
+        yield
+    finally:
+        Hydra.get_mode = get_mode

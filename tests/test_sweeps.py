@@ -281,3 +281,13 @@ def test_a_search_whose_every_trial_fails_ends_with_one_clear_line(tmp_path, tin
         "error: every trial of the search failed (their errors are above); nothing to report"
     )
     assert "Traceback" not in output
+
+
+def test_hydra_mode_on_the_command_line_still_chooses_a_sweep(tmp_path, tiny_mnist):
+    """mnistcli skips Hydra's mode-only composition of the config unless the command line sets hydra.mode."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = runner.invoke(app, ["train", "hydra.mode=MULTIRUN", "model=softmax", *FAST, f"data.dir={tiny_mnist}"])
+    assert result.exit_code == 0, result.output
+    (job,) = tmp_path.glob("outputs/multirun/*/*/0/metrics.json")
+    assert json.loads(job.read_text())["status"] == "completed"
