@@ -202,8 +202,9 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
         report.run_header(str(run_dir), cfg, data_info, record["params"])
         history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
         train_seconds = before + time.perf_counter() - start
-        # predict answers in a fraction of a second from this, with no TensorFlow import. The converter
-        # (~0.3 s) is mostly C++, so it runs beside the scoring, saving and plotting on the second core.
+        # predict answers in a fraction of a second from this, with no TensorFlow import. The export
+        # (~0.3 s) runs in a thread beside the scoring and saving, whose TensorFlow kernels and file
+        # writes leave the GIL free for it; the plots are drawn meanwhile by the painter's process.
         export = ThreadPoolExecutor(1).submit(
             atomic_write, run_dir / LITERT_FILE, lambda tmp: model.export(str(tmp), format="litert", verbose=False)
         )
