@@ -18,6 +18,10 @@ MODEL_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
 METRICS_FILE = "metrics.json"
 
+# Read once, while importing (before any thread starts): os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Call write(tmp) on a temporary file beside `path`, then rename it into place.
@@ -31,6 +35,7 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide a run's files from the rest of a team
         os.close(fd)
         write(Path(tmp))
         _fsync(tmp)

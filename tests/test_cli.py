@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -59,6 +60,12 @@ def test_train_writes_a_complete_run_folder(trained):
     assert m["data"]["train_size"] == 3600 and m["data"]["val_size"] == 400 and "source" in m["data"]
     assert m["model"] == {"name": "hidden128", "hidden_units": [128], "activation": "relu", "dropout": 0.0}
     assert set(m["versions"]) == {"python", "tensorflow", "keras", "mnistcli"}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    # Artifacts are written to temporary files and renamed: they still get the usual permissions, not 0600.
+    assert {p.name: p.stat().st_mode & 0o777 for p in trained.iterdir() if p.is_file()} == {
+        p.name: 0o666 & ~umask for p in trained.iterdir() if p.is_file()
+    }
 
 
 def test_evaluate_newest_run_matches_training(trained):
