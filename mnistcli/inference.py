@@ -1,4 +1,4 @@
-"""A trained run's classifier as a plain function: LiteRT when the run exported it, Keras otherwise."""
+"""A trained run's classifier as a plain function: LiteRT when the run exported it, Keras otherwise; and that export."""
 
 from __future__ import annotations
 
@@ -60,6 +60,22 @@ def keras_classifier(path: Path) -> Classifier:
 
     model = load_model(path)
     return lambda x: predict_proba(model, np.asarray(x, np.float32)).astype(np.float32)
+
+
+def export_litert(model, path: Path) -> None:
+    """Write the model as a LiteRT flatbuffer: (N, s, s) float32 pixels in, (N, classes) probabilities out.
+
+    TensorFlow's converter takes the inference function directly. model.export(format="litert") writes
+    and reads back a whole SavedModel on the way, which made it twice as slow (~0.4 s against ~0.2 s).
+    """
+    import tensorflow as tf
+
+    weights = tf.Module()
+    weights.variables_ = [v.value for v in model.variables]  # the tf.Variables the converter freezes
+    pixels = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="pixels")
+    serve = tf.function(lambda x: model(x, training=False), autograph=False).get_concrete_function(pixels)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve], trackable_obj=weights)
+    Path(path).write_bytes(converter.convert())
 
 
 def load_classifier(run_dir: Path, backend: str = "auto") -> tuple[Classifier, str]:
