@@ -43,9 +43,8 @@ def import_keras():
                 del sys.modules[name]
         os.dup2(saved, 2)
         os.close(saved)
-    # TensorFlow's import leaves ~270k objects for the cycle collector to walk on every full collection,
-    # and TensorFlow itself calls gc.collect() when it saves (0.2-0.4 s each, holding the GIL). They live
-    # as long as the process, so they are moved out of its sight: the LiteRT export drops from ~1.0 to ~0.5 s.
+    # TensorFlow's import leaves ~270k objects for the cycle collector to walk on every full collection
+    # (0.1-0.3 s each, holding the GIL). They live as long as the process, so they are moved out of its sight.
     gc.freeze()
     return keras
 

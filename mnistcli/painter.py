@@ -1,9 +1,10 @@
 """Drawing the run folder's plots in a helper process started early, so they cost training no time.
 
-matplotlib needs ~0.5-0.9 s to import, ~0.5 s to load its fonts and ~0.5 s to draw both plots, all of it
+matplotlib needs ~0.5-0.9 s to import, ~0.5 s to load its fonts and ~0.3 s to draw both plots, all of it
 Python holding the GIL. In a spawned process (fork is unsafe once TensorFlow has started its threads)
-that happens on the second core: the import while TensorFlow imports, the drawing while the model is
-saved and exported (the learning curves while the test set is scored). Where the helper cannot start or dies, the plots are drawn in this process instead.
+that happens on the second core: the import while TensorFlow imports, the drawing while the test set is
+scored and the model saved and exported. Where the helper cannot start or dies, the plots are drawn in
+this process instead.
 """
 
 from __future__ import annotations
