@@ -380,12 +380,14 @@ def _mode_from_command_line(args: list[str]):
     """Skip Hydra's first composition of the config, which only reads hydra.mode, when the command line decides.
 
     Hydra composes the whole config once to learn hydra.mode, then again to run it: ~0.1 s of every
-    command. No mnistcli config sets hydra.mode, so -m alone decides between a run and a sweep; a command
-    line that sets hydra.mode itself gets Hydra's own handling.
+    command. Among mnistcli's configs only the hyperparameter searches set hydra.mode (a search is a sweep
+    without -m; tests/test_sweeps.py checks that no other config does), so the mode is left to Hydra when
+    the command line chooses a search, sets hydra.mode itself or adds config files of its own; otherwise
+    -m alone decides between a run and a sweep.
     """
     from hydra._internal.hydra import Hydra
 
-    if any("hydra.mode" in arg for arg in args):
+    if any(key in arg for arg in args for key in _MODE_SETTERS):
         yield
         return
     get_mode = Hydra.get_mode
@@ -394,3 +396,8 @@ def _mode_from_command_line(args: list[str]):
         yield
     finally:
         Hydra.get_mode = get_mode
+
+
+# Command-line words that can bring in a hydra.mode: the search group, the key itself, and a user's own
+# config folder, path or primary config.
+_MODE_SETTERS = ("hparams_search", "hydra.mode", "-cd", "--config-dir", "-cp", "--config-path", "-cn", "--config-name")

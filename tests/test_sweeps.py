@@ -18,6 +18,7 @@ from mnistcli.cli import app
 from mnistcli.runs import live_status
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 # ~2 s of training per job: one epoch on 450 digits (+50 for validation).
 FAST = ["train.epochs=1", "train.progress=false", "data.train_limit=500"]
 
@@ -291,3 +292,20 @@ def test_hydra_mode_on_the_command_line_still_chooses_a_sweep(tmp_path, tiny_mni
     assert result.exit_code == 0, result.output
     (job,) = tmp_path.glob("outputs/multirun/*/*/0/metrics.json")
     assert json.loads(job.read_text())["status"] == "completed"
+
+
+def test_a_search_is_a_sweep_without_m(tmp_path, tiny_mnist):
+    """hparams_search sets hydra.mode=MULTIRUN itself: Hydra must still read it (no mode shortcut for it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = runner.invoke(app, ["train", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2", *FAST,
+                                     f"data.dir={tiny_mnist}"])
+    assert result.exit_code == 0, result.output
+    assert len(job_metrics(sweep_dir(tmp_path))) == 2
+
+
+def test_only_searches_set_hydra_mode():
+    """train._mode_from_command_line leaves the mode to Hydra only for the searches: no other config may set it."""
+    setters = [p.relative_to(ROOT / "conf").as_posix() for p in sorted((ROOT / "conf").rglob("*.yaml"))
+               if "mode" in ((yaml.safe_load(p.read_text()) or {}).get("hydra") or {})]
+    assert setters and all(s.startswith("hparams_search/") for s in setters), setters
