@@ -18,19 +18,22 @@ class Painter:
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._jobs: list[tuple] = []  # started, not yet waited for
+        self._helper = None  # the process, until close()
+        self._process = None  # the same while it takes jobs; None once it failed (its jobs are drawn here)
         try:
             self._conn, child = ctx.Pipe()
             # Daemonic: it never outlives this process. Ctrl-C reaches the whole process group, so SIGINT
             # is blocked while it starts (the block is inherited) and it ignores SIGINT from then on.
-            self._process = ctx.Process(target=_serve, args=(child,), daemon=True, name="mnistcli-plots")
+            helper = ctx.Process(target=_serve, args=(child,), daemon=True, name="mnistcli-plots")
             old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                self._process.start()
+                helper.start()
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
             child.close()
+            self._helper = self._process = helper
         except (OSError, ValueError, RuntimeError):  # no /dev/shm, a process limit, interpreter shutting down
-            self._process = None
+            pass
 
     def draw(self, plot: str, *args) -> None:
         """Start drawing plots.<plot>(*args); wait() returns when every drawing started so far is done."""
@@ -39,8 +42,8 @@ class Painter:
         if self._process is not None:
             try:
                 self._conn.send(job)
-            except OSError:  # the helper died (killed, out of memory): wait() draws here
-                self._process = None
+            except Exception:  # noqa: BLE001 - it died (killed, out of memory) or the job cannot travel
+                self._process = None  # wait() draws here
 
     def wait(self) -> None:
         """Return when every plot started is written; raise what drawing one raised (e.g. MnistcliError, disk full)."""
@@ -49,7 +52,7 @@ class Painter:
         while jobs and self._process is not None:  # one answer per job, in order
             try:
                 error = self._conn.recv()
-            except (EOFError, OSError):  # it died: the jobs not answered yet are drawn here
+            except Exception:  # noqa: BLE001 - it died, or its answer cannot be read: the rest is drawn here
                 self._process = None
             else:
                 jobs.pop(0)
@@ -64,16 +67,14 @@ class Painter:
                 raise error
 
     def close(self) -> None:
-        if self._process is None:
-            return
-        if self._jobs:  # the run failed after the plots were started: let them finish, since
-            with suppress(Exception):  # a helper killed mid-write would leave a temporary file behind
+        if self._jobs and self._process is not None:  # the run failed after the plots were started: let them
+            with suppress(Exception):  # finish, since a helper killed mid-write would leave a temporary file
                 self.wait()
-        if self._process is not None:
-            self._process.kill()  # idle now: quicker than letting it shut its interpreter down
-            self._process.join()
+        if self._helper is not None:
+            self._helper.kill()  # idle now: quicker than letting it shut its interpreter down
+            self._helper.join()
             self._conn.close()
-            self._process = None
+            self._helper = self._process = None
 
 
 def _serve(conn) -> None:

@@ -91,3 +91,21 @@ def test_training_process_never_imports_matplotlib(tmp_path, tiny_mnist):
     (tmp_path / "main.py").write_text(script)
     subprocess.run([sys.executable, str(tmp_path / "main.py"), *args], check=True, cwd=tmp_path)
     assert _drawn(run)
+
+
+def test_a_job_that_cannot_be_sent_is_drawn_here(tmp_path):
+    """Anything the pipe refuses (here: an unpicklable argument) falls back to this process, never a hang."""
+    painter = Painter()
+    try:
+        history = dict(HISTORY)
+        painter.draw("learning_curves", _Unpicklable(history), tmp_path / "learning_curves.png")
+        painter.draw("confusion_matrix", CM, CLASSES, tmp_path / "confusion_matrix.png")
+        painter.wait()
+    finally:
+        painter.close()
+    assert _drawn(tmp_path)
+
+
+class _Unpicklable(dict):
+    def __reduce__(self):
+        raise TypeError("cannot pickle this")
