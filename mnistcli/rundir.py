@@ -35,7 +35,8 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide a run's files from the rest of a team
+        with suppress(OSError):  # some mounts (CIFS, vfat) refuse modes: the file is written all the same
+            os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide a run's files from the rest of a team
         os.close(fd)
         write(Path(tmp))
         _fsync(tmp)
