@@ -4,7 +4,7 @@ Whole runs on a shared 2-core machine differ by up to 40% from one minute to the
 display could cost, so this alternates short fits of one model (display on, display off, ...) and
 compares the pairs (30 by default): a slow spell hits both halves of a pair alike. Each half is a fit() of about a
 second, so short epochs are drawn as rarely as in a real run. The display renders into a terminal
-(a real one's escape codes, written to /dev/null) at its normal refresh rate. Target (issue 5): <= 3%.
+(a real one's escape codes, written to /dev/null) as often as in a real run. Target (issue 5): <= 3%.
 
     python bench/progress_cost.py [--model hidden100x2] [--pairs 30]
 """
@@ -32,7 +32,7 @@ def main() -> int:
 
     from mnistcli import progress, report
     from mnistcli.checkpoint import epoch_batches
-    from mnistcli.config import TrainSettings, steps_per_epoch
+    from mnistcli.config import TrainSettings
     from mnistcli.data import load_dataset
     from mnistcli.keras_import import import_keras
     from mnistcli.model import build_model
@@ -44,10 +44,9 @@ def main() -> int:
     ds = load_dataset(dir=str(MNIST) if MNIST.exists() else None, seed=0)
     hidden = {"softmax": [], "hidden128": [128], "hidden100x2": [100, 100]}[args.model]
     settings = TrainSettings(lr_schedule="constant", learning_rate=1e-3)  # only the timing matters here
-    steps = steps_per_epoch(len(ds.y_train), settings.batch_size)
+    batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, 0, 0)
     model = build_model(args.model, hidden)
     compile_model(model, settings, steps)
-    batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, 0, 0)
 
     inside = [0.0]  # seconds spent in the display's own code, whichever thread Keras calls it from
 
@@ -63,7 +62,7 @@ def main() -> int:
 
     class Display(progress.RichProgress):
         # A real run starts and stops the display once, not once per fit() as here: that is kept out of the
-        # timings, while the display's refresh thread runs only during the epochs that show it.
+        # timings, and the display is started only for the epochs that show it.
         def on_train_begin(self, logs=None):
             pass
 

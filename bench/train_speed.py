@@ -46,11 +46,10 @@ print(2 * n**3 / best / 1e9)
 """
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+def timed(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB and output of one whole process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -60,10 +59,10 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, out
 
 
-def mnistcli(name: str, data: tuple, run_dir: Path, *extra: str, env: dict | None = None) -> dict:
+def mnistcli(name: str, data: tuple, run_dir: Path) -> dict:
     folder, group, _ = data
     wall, rss, _ = timed([sys.executable, "-m", "mnistcli", "train", f"model={name}", f"data={group}",
-                          f"data.dir={folder}", "train.progress=false", f"hydra.run.dir={run_dir}", *extra], env)
+                          f"data.dir={folder}", "train.progress=false", f"hydra.run.dir={run_dir}"])
     m = json.loads((run_dir / "metrics.json").read_text())
     with open(run_dir / "history.csv") as f:
         epoch_seconds = [float(r["seconds"]) for r in csv.DictReader(f) if "seconds" in r]

@@ -89,4 +89,3 @@ class RichProgress(keras.callbacks.Callback):
             return False
         self._last = now
         return True
-

@@ -97,8 +97,7 @@ def test_a_job_that_cannot_be_sent_is_drawn_here(tmp_path):
     """Anything the pipe refuses (here: an unpicklable argument) falls back to this process, never a hang."""
     painter = Painter()
     try:
-        history = dict(HISTORY)
-        painter.draw("learning_curves", _Unpicklable(history), tmp_path / "learning_curves.png")
+        painter.draw("learning_curves", _Unpicklable(HISTORY), tmp_path / "learning_curves.png")
         painter.draw("confusion_matrix", CM, CLASSES, tmp_path / "confusion_matrix.png")
         painter.wait()
     finally:
