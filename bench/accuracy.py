@@ -1,7 +1,7 @@
 """Accuracy of the classic configs with their own defaults on real MNIST, checked against the issue's floors.
 
 Runs `mnistcli train model=NAME data.dir=DIR` as a user would, one process per model, and prints a table.
-Default data: ../shared/mnist (MNIST-22k: the first 22,699 training images, the full 10,000 test set).
+Default data: ../shared/mnist (the complete MNIST: 60,000 training and 10,000 test images).
 
     python bench/accuracy.py [--data-dir DIR] [--models softmax hidden128 hidden100x2]
 """

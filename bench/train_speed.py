@@ -7,7 +7,7 @@ baseline's final test accuracy, steady-state training samples/s and that through
 the float32 matmul limit measured here, and peak RSS of each process. What the Rich progress display
 costs is measured by bench/progress_cost.py.
 
-    python bench/train_speed.py                   # ../shared/mnist (MNIST-22k)
+    python bench/train_speed.py                   # ../shared/mnist (the complete MNIST, 60k + 10k)
     python bench/train_speed.py --data fashion    # full 60k Fashion-MNIST (apt-get install dataset-fashion-mnist)
 """
 
@@ -29,7 +29,7 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = {
-    "mnist": (REPO.parent / "shared" / "mnist", "mnist", "MNIST-22k (first 22,699 training images, full 10k test)"),
+    "mnist": (REPO.parent / "shared" / "mnist", "mnist", "MNIST (complete: 60,000 training, 10,000 test images)"),
     "fashion": (Path("/usr/share/datasets/fashion-mnist"), "fashion_mnist", "Fashion-MNIST (60k train, 10k test)"),
 }
 REFERENCE_EPOCHS = {"softmax": 10, "hidden128": 10, "hidden100x2": 20}
