@@ -30,13 +30,13 @@ def main() -> int:
 
     from rich.console import Console
 
-    from mnistcli import progress, report
-    from mnistcli.checkpoint import epoch_batches
-    from mnistcli.config import TrainSettings
-    from mnistcli.data import load_dataset
-    from mnistcli.keras_import import import_keras
+    from mnistcli.report import progress; from mnistcli import report
+    from mnistcli.data.pipeline import epoch_batches
+    from mnistcli.config.schema import TrainSettings
+    from mnistcli.data.dataset import load_dataset
+    from mnistcli.runtime.keras_import import import_keras
     from mnistcli.model import build_model
-    from mnistcli.train import compile_model
+    from mnistcli.training.fit import compile_model
 
     import_keras()  # quietly, before the modules that import Keras themselves
     terminal = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)  # noqa: SIM115

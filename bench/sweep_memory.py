@@ -74,7 +74,7 @@ def main() -> None:
 
     import mnistcli.sweep
     from mnistcli import report
-    from mnistcli.train import run
+    from mnistcli.training.hydra_app import run
 
     report.console = report.err_console  # training output to stderr; stdout is the measurement
     if args.cleanup != "full":

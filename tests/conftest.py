@@ -80,7 +80,7 @@ def trained_run(tmp_path_factory, tiny_mnist) -> Path:
     """One run folder trained once per session on the tiny real digits (hidden128, 4 epochs)."""
     from typer.testing import CliRunner
 
-    from mnistcli.cli import app
+    from mnistcli.cli.app import app
 
     run_dir = tmp_path_factory.mktemp("runs") / "hidden128"
     result = CliRunner().invoke(
@@ -98,8 +98,8 @@ def _train_in(folder: Path, *args: str, interrupt_after: int | None = None) -> P
 
     from typer.testing import CliRunner
 
-    from mnistcli import checkpoint
-    from mnistcli.cli import app
+    from mnistcli.training import checkpoint
+    from mnistcli.cli.app import app
 
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)

@@ -1,0 +1,1 @@
+"""The `mnistcli` command (Typer): parse, call one function per verb, render."""

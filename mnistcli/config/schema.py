@@ -1,0 +1,98 @@
+"""The config's schema: every key of train, data, seed and the search knobs, with its type, bounds and choices.
+
+pydantic checks them (strict types: 1.5 is no batch size, "yes" no boolean); each field carries the words a
+user reads when a value is wrong ("an integer >= 1"), so every rule is written here once. A model's keys are
+its family's builder arguments and live with the family (mnistcli/models/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
+LR_SCHEDULES = ("cosine", "constant")
+DATASETS = ("mnist", "fashion_mnist")
+MAX_SEED = 2**32 - 1
+
+
+def expect(expected: str, default: Any = ..., **constraints: Any) -> Any:
+    """A field whose error message reads "<key> must be <expected>, got <value>"."""
+    return Field(default, json_schema_extra={"expected": expected}, **constraints)
+
+
+class Section(BaseModel):
+    """One section of the config: strict types, no unknown keys, read-only once checked."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def one_of(choices: tuple[str, ...]) -> str:
+    return "one of " + ", ".join(choices)
+
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, json_schema_extra={"expected": f"an integer from 0 to {MAX_SEED}"})]
+
+
+class TrainSettings(Section):
+    """conf/train/*.yaml: how a built model is compiled and fitted."""
+
+    optimizer: Literal[OPTIMIZERS] = expect(one_of(OPTIMIZERS), "adam")  # type: ignore[valid-type]
+    learning_rate: float = expect("a number > 0 and <= 10", 8e-3, gt=0, le=10)
+    lr_schedule: Literal[LR_SCHEDULES] = expect(one_of(LR_SCHEDULES), "cosine")  # type: ignore[valid-type]
+    batch_size: int = expect("an integer >= 1", 128, ge=1, le=1_000_000)
+    epochs: int = expect("an integer >= 1", 10, ge=1, le=100_000)
+    early_stopping_patience: int = expect("an integer >= 0 (0 turns it off)", 0, ge=0)
+    steps_per_execution: int = expect("an integer >= 1", 32, ge=1, le=10_000)
+    jit_compile: bool = expect("true or false", False)
+    progress: bool = expect("true or false", True)
+
+
+class DataSettings(Section):
+    """conf/data/*.yaml: where the data comes from and how it is split; exactly data.load_dataset's arguments."""
+
+    name: Literal[DATASETS] = expect(one_of(DATASETS), "mnist")  # type: ignore[valid-type]
+    dir: Optional[str] = expect("a folder (or null)", None)
+    system_dir: Optional[str] = expect("a folder (or null)", None)
+    url: Optional[str] = expect("a URL (or null)", None)
+    sha256: Union[None, Sha256, dict[str, Optional[Sha256]]] = expect("64 hexadecimal digits (a SHA-256)", None)
+    cache_dir: str = expect("a folder", "~/.keras")
+    image_size: int = expect("an integer from 8 to 28", 28, ge=8, le=28)
+    val_fraction: float = expect("a number in [0, 1)", 0.1, ge=0, lt=1)
+    train_limit: Optional[int] = expect("null or an integer >= 1", None, ge=1)
+
+
+class SeedOnly(Section):
+    """The seed alone, for functions that take it without a whole config (data.load_dataset)."""
+
+    seed: Seed
+
+
+class RunConfig(Section):
+    """The whole composed config. `model` and `search` belong to the model's family and are checked there."""
+
+    seed: Seed = 42
+    model: dict
+    data: DataSettings
+    train: TrainSettings
+    search: Optional[dict] = None
+
+
+def expected(schema: type[BaseModel], loc: tuple) -> str | None:
+    """The words a field's error message uses, following loc (('train', 'epochs'), ...) through the sections."""
+    for i, part in enumerate(loc):
+        info = schema.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:
+            return None
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
+        for meta in info.metadata:  # Annotated[int, Field(...)] keeps its own extra
+            extra = getattr(meta, "json_schema_extra", None) or extra
+        inner = info.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and i + 1 < len(loc):
+            schema = inner
+            continue
+        return extra.get("expected") if isinstance(extra, Mapping) else None
+    return None

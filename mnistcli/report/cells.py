@@ -1,0 +1,54 @@
+"""Small pieces the tables share: numbers, settings and statuses as short, coloured cells."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+
+STATUS_STYLE = {
+    "completed": "green", "duplicate": "green", "running": "cyan", "interrupted": "yellow",
+    "failed": "red", "died": "red",
+}
+
+
+def pct(value, digits: int = 2) -> str:
+    return "[dim]-[/]" if value is None else f"{value:.{digits}%}"
+
+
+def seconds(value) -> str:
+    return "[dim]-[/]" if value is None else f"{value:.1f} s"
+
+
+def count(value) -> str:
+    return "[dim]-[/]" if value is None else f"{value:,}"
+
+
+def size(value) -> str:
+    """A parameter count in a narrow column: 7,850 -> 7.8k, 203,530 -> 204k, 1,234,567 -> 1.2M."""
+    if value is None:
+        return "[dim]-[/]"
+    for limit, unit in ((1e6, "M"), (1e3, "k")):
+        if value >= limit:
+            n = value / limit
+            return f"{n:.1f}{unit}" if n < 10 else f"{n:.0f}{unit}"
+    return str(value)
+
+
+def status_cell(status: str, text: str | None = None) -> str:
+    """The status word (or `text`) in the status's colour."""
+    return f"[{STATUS_STYLE.get(status, 'yellow')}]{escape(text or status)}[/]"
+
+
+def setting(value) -> str:
+    """A setting as a short cell: [128, 64] -> 128-64, 0.00065362640 -> 0.000654."""
+    if value is None:
+        return "[dim]-[/]"
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value) or "none"
+    if isinstance(value, str) and any(c in value for c in ".eE"):
+        try:
+            value = float(value)  # override values arrive as text; Optuna's floats have 17 digits
+        except ValueError:
+            pass
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return escape(str(value))

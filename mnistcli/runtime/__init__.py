@@ -1,0 +1,1 @@
+"""TensorFlow and Keras at run time: the quiet, lean import, and the measured workarounds for their internals."""

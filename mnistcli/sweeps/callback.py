@@ -1,0 +1,38 @@
+"""The Hydra callback that prepares each sweep job's process, and prints the sweep's summary where it was started."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from mnistcli.runtime.tf_workarounds import limit_malloc_arenas
+
+
+class SweepCallback(Callback):
+    """Hydra callback (conf/config.yaml, hydra.callbacks): prepares each sweep job's process, and tabulates the
+    sweep where it was started once every job is over, whatever the launcher."""
+
+    def on_job_start(self, config, **kwargs: Any) -> None:
+        from hydra.types import RunMode
+
+        if config.hydra.mode == RunMode.MULTIRUN:  # a single run's process ends with its job
+            limit_malloc_arenas()
+
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        from mnistcli import report
+        from mnistcli.sweeps.summary import summarize_sweep
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            summary = summarize_sweep(sweep_dir)
+        except Exception as exc:  # the jobs' results are on disk; a summary bug must not hide them
+            if os.environ.get("MNISTCLI_DEBUG"):
+                raise
+            from mnistcli.errors import one_line
+
+            report.warning(f"no summary for {sweep_dir}: {type(exc).__name__}: {one_line(exc)}")
+            return
+        report.sweep_summary(summary)

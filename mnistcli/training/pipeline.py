@@ -1,0 +1,168 @@
+"""One training run, `train(cfg, run_dir)`: load the data, build, compile and fit the model, fill its run folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
+
+import mnistcli
+from mnistcli import report
+from mnistcli.config.schema import TrainSettings
+from mnistcli.config.validate import validate
+from mnistcli.data.dataset import Dataset, load_dataset
+from mnistcli.data.pipeline import steps_per_epoch
+from mnistcli.errors import MnistcliError, one_line
+from mnistcli.runs.record import RunRecord, now, read_record, write_record
+from mnistcli.runs.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, shown, write_text
+
+
+def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> RunRecord:
+    """Train the model `cfg` describes and write model, metrics, history and plots into run_dir.
+
+    With `resume`, continue from run_dir's checkpoint instead of starting afresh. Returns the run's record,
+    as written to metrics.json.
+    """
+    from mnistcli.training.interrupts import run_lock
+
+    settings = validate(cfg).train
+    with run_lock(run_dir):
+        return _train(cfg, settings, Path(run_dir), resume)
+
+
+def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> RunRecord:
+    from mnistcli.report.painter import Painter
+
+    painter = Painter()  # first: its process imports matplotlib while this one imports TensorFlow
+    try:
+        return _train_with(painter, cfg, settings, run_dir, resume)
+    finally:
+        painter.close()
+
+
+def load_data(cfg: dict) -> Dataset:
+    ds = load_dataset(**cfg["data"], seed=cfg["seed"])
+    if ds.warning:
+        report.data_warning(ds.warning)
+    return ds
+
+
+def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool) -> RunRecord:
+    from mnistcli.runtime.keras_import import import_keras
+
+    ds = load_data(cfg)
+    keras = import_keras()  # before any module that imports Keras itself, to keep its start-up quiet
+
+    from mnistcli.evaluation.scoring import score_model, validation_logs
+    from mnistcli.inference.export import export_litert
+    from mnistcli.models.registry import build_model
+    from mnistcli.training import checkpoint
+    from mnistcli.training.fit import compile_model, fit_model
+
+    keras.utils.set_random_seed(cfg["seed"])
+    data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
+    resumed = None
+    if resume:
+        from mnistcli.training.resume import resumed_record
+
+        resumed = checkpoint.load(run_dir)
+        model = resumed.model
+        record = resumed_record(run_dir, cfg, data_info, versions(), resumed.epochs_done)
+    else:
+        model = build_model(cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
+        compile_model(model, settings, steps_per_epoch(len(ds.y_train), settings.batch_size))
+        record = RunRecord.started(cfg, classes=ds.classes, data=data_info, params=model.count_params(), versions=versions())
+    start = time.perf_counter()
+    before = record.train_seconds or 0.0  # seconds spent before an interruption
+    write_record(run_dir, record)
+    export = None
+    try:
+        report.run_header(shown(run_dir), record)
+        history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
+        train_seconds = before + time.perf_counter() - start
+        # predict answers in a fraction of a second from this, with no TensorFlow import. The export
+        # (~0.2 s) runs in a thread beside the scoring and saving, whose TensorFlow kernels and file
+        # writes leave the GIL free for it; the plots are drawn meanwhile by the painter's process.
+        export = ThreadPoolExecutor(1).submit(atomic_write, run_dir / LITERT_FILE, partial(export_litert, model))
+        painter.draw("learning_curves", history, run_dir / "learning_curves.png")
+
+        scores = score_model(model, ds.x_test, ds.y_test, ds.classes)
+        painter.draw("confusion_matrix", scores["confusion_matrix"], ds.classes, run_dir / "confusion_matrix.png")
+        val = validation_logs(model, ds.x_val, ds.y_val) if len(ds.y_val) else None
+        record = record.replace(
+            status="completed",
+            finished_at=now(),
+            resume_with=None,
+            epochs_run=len(history["loss"]),
+            train_seconds=round(train_seconds, 3),
+            val_accuracy=val["val_accuracy"] if val else None,
+            **scores,
+        )
+        atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
+        write_text(run_dir / "history.csv", _history_csv(history))
+        painter.wait()
+        export.result()
+        # metrics.json last: a run that says "completed" has every artifact in place.
+        write_record(run_dir, record)
+    except KeyboardInterrupt as exc:
+        from mnistcli.training.resume import mark_interrupted
+
+        record = record.replace(train_seconds=round(before + time.perf_counter() - start, 3))
+        _abandon(export, run_dir)
+        raise mark_interrupted(run_dir, record, exc) from None
+    except Exception as exc:
+        _abandon(export, run_dir)
+        with suppress(MnistcliError, OSError):  # a full disk must not hide the error that stopped the run
+            record_failure(run_dir, cfg, exc)
+        if not (isinstance(exc, MnistcliError) and checkpoint.exists(run_dir)):
+            raise
+        # e.g. a full disk: the epochs already trained are safe in the checkpoint.
+        raise MnistcliError(f"{exc}; then resume with: mnistcli train resume={shown(run_dir)}") from None
+    # A completed run needs no checkpoint: its model.keras holds the final weights and optimizer state.
+    shutil.rmtree(run_dir / checkpoint.CHECKPOINT_DIR, ignore_errors=True)
+    return record
+
+
+def _abandon(export, run_dir: Path) -> None:
+    """A run that did not complete gets no LiteRT model: wait for a running export, then remove its file."""
+    if export is not None:
+        with suppress(Exception):
+            export.result()
+        (run_dir / LITERT_FILE).unlink(missing_ok=True)
+
+
+def record_failure(run_dir: Path, cfg: dict, exc: BaseException) -> RunRecord:
+    """Mark a run (or sweep job) failed in its own metrics.json, so `runs` and the sweep's summary can show why."""
+    path = run_dir / METRICS_FILE
+    record = read_record(run_dir) if path.exists() else RunRecord.failed_early(cfg, one_line(exc))
+    record = record.replace(status="failed", error=one_line(exc))
+    write_record(run_dir, record)
+    return record
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "mnistcli": mnistcli.__version__,
+    }
+
+
+def _history_csv(history: dict[str, list[float]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    keys = list(history)
+    writer.writerow(["epoch", *keys])
+    for i in range(len(history["loss"])):
+        writer.writerow([i + 1, *(f"{history[k][i]:.6f}" for k in keys)])
+    return out.getvalue()
