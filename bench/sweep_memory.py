@@ -5,7 +5,7 @@
     python bench/sweep_memory.py --cleanup none     # nothing between jobs
     python bench/sweep_memory.py --launcher joblib  # jobs in reused worker processes (one series per worker)
 
-mnistcli's cleanup (mnistcli/sweep.py) = clear_session + gc.collect + dropping TensorFlow's stale custom-gradient
+mnistcli's cleanup (mnistcli/sweeps/jobs.py, mnistcli/runtime/tf_workarounds.py) = clear_session + gc.collect + dropping TensorFlow's stale custom-gradient
 registrations after each job, and at most 2 glibc malloc arenas in a process that runs sweep jobs.
 
 Prints RSS (MiB) after each job, per process, and the growth: last job's RSS / first job's, and MiB per job from
@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--model", default="hidden128")
     args = parser.parse_args()
 
-    import mnistcli.sweep
+    import mnistcli.sweeps.callback
+    import mnistcli.sweeps.jobs
     from mnistcli import report
     from mnistcli.training.hydra_app import run
 
@@ -80,10 +81,10 @@ def main() -> None:
     if args.cleanup != "full":
         if args.launcher != "basic":
             parser.error("--cleanup keras/none only reach jobs run in this process (--launcher basic)")
-        mnistcli.sweep.limit_malloc_arenas = lambda: None
-        mnistcli.sweep._forget_traced_gradients = lambda: None
+        mnistcli.sweeps.callback.limit_malloc_arenas = lambda: None
+        mnistcli.sweeps.jobs.forget_traced_gradients = lambda: None
         if args.cleanup == "none":
-            mnistcli.sweep.free_memory = lambda: None
+            mnistcli.sweeps.jobs.free_memory = lambda: None
 
     work = Path(tempfile.mkdtemp(prefix="sweep_memory_"))
     os.chdir(work)
