@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-
 from mnistcli.config.groups import SHIPPED, options
 from mnistcli.config.validate import did_you_mean, suggest_key
 from mnistcli.errors import MnistcliError
@@ -94,8 +92,3 @@ def explain(exc: BaseException, args: list[str]) -> MnistcliError | None:
                 f"unknown {group} '{option}'; available: {', '.join(available)}{did_you_mean(option, available)}"
             )
     return None
-
-
-def group_choices(choices: Mapping[str, str | None]) -> dict[str, str | None]:
-    """Hydra's runtime choices without its own groups (hydra/launcher...), for messages and records."""
-    return {g: o for g, o in choices.items() if not g.startswith("hydra")}
