@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
-FLOORS = {"softmax": 0.920, "hidden128": 0.970, "hidden100x2": 0.970}
+# The reference projects' own results on the complete MNIST (issue 11): softmax 92.4%, one ReLU layer 98%, 100-100 97.6%
+# (mnistcli must reach 98.0% with it too).
+FLOORS = {"softmax": 0.924, "hidden128": 0.980, "hidden100x2": 0.980, "cnn": 0.993, "lenet5": None}
 
 
 def main() -> int:
@@ -49,7 +51,7 @@ def main() -> int:
                 return 1
             m = json.loads((run_dir / "metrics.json").read_text())
             d = m["data"]
-            floor = FLOORS.get(name)
+            floor = FLOORS.get(name)  # lenet5 and the other configs: measured, no floor
             ok = floor is None or m["test_accuracy"] >= floor
             failed |= not ok
             table.add_row(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
-LR_SCHEDULES = ("cosine", "constant")
+LR_SCHEDULES = ("cosine", "onecycle", "constant")
 DATASETS = ("mnist", "fashion_mnist")
 MAX_SEED = 2**32 - 1
 
@@ -51,6 +51,14 @@ class TrainSettings(Section):
     progress: bool = expect("true or false", True)
 
 
+class AugmentSettings(Section):
+    """data.augment: random affine changes to each training image, drawn from (seed, step); none for val and test."""
+
+    rotation: float = expect("a number of degrees from 0 to 45", 0.0, ge=0, le=45)
+    shift: float = expect("a number of pixels from 0 to 8", 0.0, ge=0, le=8)
+    zoom: float = expect("a number from 0 to 0.5 (0.1: 90% to 110%)", 0.0, ge=0, le=0.5)
+
+
 class DataSettings(Section):
     """conf/data/*.yaml: where the data comes from and how it is split; exactly data.load_dataset's arguments."""
 
@@ -63,6 +71,7 @@ class DataSettings(Section):
     image_size: int = expect("an integer from 8 to 28", 28, ge=8, le=28)
     val_fraction: float = expect("a number in [0, 1)", 0.1, ge=0, lt=1)
     train_limit: Optional[int] = expect("null or an integer >= 1", None, ge=1)
+    augment: AugmentSettings = AugmentSettings()
 
 
 class SeedOnly(Section):

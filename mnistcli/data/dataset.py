@@ -45,6 +45,7 @@ class Dataset:
     classes: list[str]
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of every data file read
     warning: str | None = None  # what the user must be told about this data (the offline fallback)
+    augment: dict[str, float] = field(default_factory=dict)  # data.augment: for the training batches only
 
     def sizes(self) -> dict[str, int]:
         return {"train_size": len(self.y_train), "val_size": len(self.y_val), "test_size": len(self.y_test)}
@@ -60,6 +61,7 @@ def load_dataset(
     image_size: int = 28,
     val_fraction: float = 0.1,
     train_limit: int | None = None,
+    augment: Mapping[str, float] | None = None,
     *,
     seed: int,
     test_only: bool = False,
@@ -70,7 +72,9 @@ def load_dataset(
     """
     arguments = dict(name=name, dir=dir, system_dir=system_dir, url=url, sha256=sha256, cache_dir=cache_dir,
                      image_size=image_size, val_fraction=val_fraction, train_limit=train_limit)
-    check(DataSettings, arguments, "data")  # the config's rules, for callers that did not compose a config
+    if augment is not None:
+        arguments["augment"] = dict(augment)
+    settings = check(DataSettings, arguments, "data")  # the config's rules, for callers that did not compose a config
     check(SeedOnly, {"seed": seed})
     raw = find_raw(name, dir, system_dir, url, sha256, cache_dir, seed, test_only)
 
@@ -93,6 +97,7 @@ def load_dataset(
         classes=list(CLASSES[name]),
         files=raw.files,
         warning=raw.warning,
+        augment=settings.augment.model_dump(),
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from mnistcli.data.augment import affine_batch, is_on
 
 
 def steps_per_epoch(train_size: int, batch_size: int) -> int:
@@ -16,7 +20,9 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_step: int):
+def epoch_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_step: int, augment: Mapping[str, float] | None = None
+):
     """An endless tf.data stream of float32 training batches from global step `first_step` on, and the steps per epoch.
 
     Batch b of the stream is the (b % steps)-th batch of epoch b // steps in epoch_order, so the stream
@@ -24,7 +30,8 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
     into the next epoch, so batches are counted by the optimizer's step count, not by epoch: a resumed
     run starts at optimizer.iterations and sees exactly the batches the uninterrupted run saw.
     Built like Keras's own in-memory pipeline (the arrays once, gathered by index per batch); uint8 images
-    are scaled to [0, 1] batch by batch.
+    are scaled to [0, 1] batch by batch. With `augment` (data.augment), batch b's images are randomly shifted,
+    turned and zoomed by amounts drawn from (seed, b) alone (data/augment.py).
     """
     import tensorflow as tf
 
@@ -41,13 +48,20 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
         indices.set_shape([n])
         return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size, drop_remainder=True)
 
-    def gather(i, xy):
+    augmented = is_on(augment)
+
+    def gather(step, i, xy):
         images = tf.gather(xy[0], i)
         if x.dtype == np.uint8:  # float32 in [0, 1], the same values as data._pixels gives
             images = tf.cast(images, tf.float32) / 255.0
+        if augmented:
+            images = affine_batch(images, seed, step, augment)
         return images, tf.gather(xy[1], i)
 
     batches = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch).skip(skip)
+    numbers = tf.data.Dataset.range(first_step, 2**62)  # the global step of each batch: what augmentation draws from
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
-    data = tf.data.Dataset.zip((batches, arrays)).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    data = tf.data.Dataset.zip((numbers, batches, arrays)).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     return data.prefetch(tf.data.AUTOTUNE), steps

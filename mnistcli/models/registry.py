@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from mnistcli.errors import MnistcliError
-from mnistcli.models import mlp
+from mnistcli.models import cnn, mlp
 from mnistcli.models.family import Family
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (mlp.FAMILY,)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (mlp.FAMILY, cnn.FAMILY)}
 # Short column titles for the families' keys (hidden for hidden_units), so a sweep's table fits 80 columns.
 SHORT_TITLES: dict[str, str] = {k: v for f in FAMILIES.values() for k, v in f.titles.items()}
 

@@ -18,8 +18,12 @@ def compile_model(model, settings: TrainSettings, steps: int) -> None:
     per_call = min(settings.steps_per_execution, steps)
     trained_per_epoch = -(-steps // per_call) * per_call
     rate = settings.learning_rate
+    total = settings.epochs * trained_per_epoch
     if settings.lr_schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=settings.epochs * trained_per_epoch)
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=total)
+    elif settings.lr_schedule == "onecycle":  # up from 0 over the first 20% of steps, then cosine down to 0
+        warmup = max(1, total // 5)
+        rate = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup, warmup_target=rate, warmup_steps=warmup)
     optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": rate}})
     model.compile(
         optimizer=optimizer,
@@ -75,7 +79,9 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
         if resumed and resumed.best_weights is not None:
             model.set_weights(resumed.best_weights)
         return history
-    batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, seed, int(model.optimizer.iterations))
+    batches, steps = epoch_batches(
+        ds.x_train, ds.y_train, settings.batch_size, seed, int(model.optimizer.iterations), ds.augment
+    )
     build_training_state(model, ds.x_train.shape[1:])
     try:
         model.fit(

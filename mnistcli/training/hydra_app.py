@@ -16,14 +16,13 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from mnistcli import report  # noqa: E402
-from mnistcli.config import command_line, resolvers  # noqa: E402
+from mnistcli.config import command_line  # noqa: E402
 from mnistcli.config.groups import check_choices  # noqa: E402
 from mnistcli.errors import MnistcliError, one_line  # noqa: E402
 from mnistcli.runs.rundir import METRICS_FILE, shown  # noqa: E402
 from mnistcli.sweeps import jobs  # noqa: E402
 from mnistcli.training.pipeline import record_failure, train  # noqa: E402
 
-resolvers.register()
 _failures: list[BaseException] = []
 
 

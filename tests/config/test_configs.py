@@ -30,10 +30,29 @@ def test_every_model_config_builds(name):
     cfg = composed(f"model={name}")
     validate(cfg)
     model = build_model(cfg["model"], image_size=cfg["data"]["image_size"])
-    dense = [layer for layer in model.layers if layer.name.startswith("hidden")]
-    assert [layer.units for layer in dense] == cfg["model"]["hidden_units"]
+    family = cfg["model"]["family"]
+    if family == "mlp":
+        dense = [layer for layer in model.layers if layer.name.startswith("hidden")]
+        assert [layer.units for layer in dense] == cfg["model"]["hidden_units"]
+        assert model.name == name == run_name(cfg["model"])  # files are named by the shape they build
+    else:
+        convs = [layer for layer in model.layers if layer.name.startswith("conv")]
+        assert [layer.filters for layer in convs] == cfg["model"]["filters"]
+        assert model.name == run_name(cfg["model"])  # cnn and lenet5 go by their classic names
+    assert model.input_shape == (None, cfg["data"]["image_size"], cfg["data"]["image_size"])
     assert model.output_shape == (None, 10)
-    assert model.name == name == run_name(cfg["model"])  # files are named by the shape they build
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_config_trains(name, tiny_mnist, tmp_path):
+    """One short epoch through the real pipeline (a shrunk config): a complete run folder, a usable model."""
+    from mnistcli.training.pipeline import train
+
+    cfg = composed(f"model={name}", f"data.dir={tiny_mnist}", "data.train_limit=300", "train.epochs=1",
+                   "train.progress=false", "train.batch_size=32")
+    record = train(cfg, tmp_path)
+    assert record.status == "completed" and record.epochs_run == 1 and 0.0 < record.test_accuracy <= 1.0
+    assert {"model.keras", "model.tflite", "metrics.json"} <= {p.name for p in tmp_path.iterdir()}
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

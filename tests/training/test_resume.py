@@ -235,3 +235,32 @@ def test_interrupt_between_disk_checkpoints_keeps_the_last_epoch(three_runs, tin
     a, b = metrics(first), metrics(run)
     assert a["test_accuracy"] == b["test_accuracy"] and a["confusion_matrix"] == b["confusion_matrix"]
     assert history(first) == history(run)
+
+
+CNN_ARGS = [
+    "model=cnn", "model.filters=[4,8]", "model.dense_units=[16]", "model.dropout=0.2", "train.epochs=2",
+    "train.progress=false", "data.train_limit=400", "seed=5",
+    "data.augment.rotation=10", "data.augment.shift=2", "data.augment.zoom=0.1",
+]
+
+
+def test_a_cnn_with_augmentation_resumes_bit_identically(tmp_path, tiny_mnist):
+    """Batch norm's moving statistics, dropout and the augmentation drawn from (seed, step) all come back."""
+    args = ["train", *CNN_ARGS, f"data.dir={tiny_mnist}"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        interrupt_after(mp, 1)
+        interrupted = runner.invoke(app, args)
+        assert interrupted.exit_code == 130, interrupted.output
+        mp.undo()
+        mp.chdir(tmp_path)
+        run = runs(tmp_path)[-1]
+        resumed = runner.invoke(app, ["train", f"resume={run.relative_to(tmp_path)}"])
+        assert resumed.exit_code == 0, resumed.output
+    first, again = runs(tmp_path)
+    assert metrics(again)["status"] == "completed" and metrics(again)["resumed"][0]["after_epoch"] == 1
+    assert history(first) == history(again)
+    for wa, wb in zip(weights(first), weights(again), strict=True):
+        np.testing.assert_array_equal(wa, wb)
