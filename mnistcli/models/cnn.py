@@ -95,7 +95,11 @@ def build(args: CNN, *, image_size: int = 28, num_classes: int = 10):
 
 
 def run_name(args: CNN) -> str:
-    """cnn16x32 for conv blocks of 16 and 32 filters, then -dense128, -bn, -tanh... where they apply."""
+    """A classic's name (lenet5) for exactly its shape; else cnn16x32 for blocks of 16 and 32 filters, then
+    -dense128, -bn, -tanh... where they apply."""
+    for name, classic in CLASSICS.items():
+        if args == classic:
+            return name
     name = "cnn" + "x".join(map(str, args.filters))
     if args.dense_units:
         name += "-dense" + "x".join(map(str, args.dense_units))
@@ -104,6 +108,13 @@ def run_name(args: CNN) -> str:
     if args.activation != "relu":
         name += f"-{args.activation}"
     return name
+
+
+# Networks known by name: a run of exactly this shape is called by it.
+CLASSICS = {
+    "lenet5": CNN(filters=[6, 16], kernel_sizes=[5, 5], padding="valid", pool="max", batch_norm=False,
+                  activation="relu", dense_units=[120, 84], dropout=0.0),
+}
 
 
 def describe(args: CNN) -> str:

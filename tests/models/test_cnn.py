@@ -22,7 +22,8 @@ def test_names_and_descriptions_follow_the_effective_model():
     assert registry.run_name(cnn()) == "cnn16x32-bn"
     assert registry.run_name(cnn(batch_norm=False, dense_units=[128], activation="tanh")) == "cnn16x32-dense128-tanh"
     assert registry.describe(cnn()) == "conv 16-32 k5-5 maxpool, bn, relu, dropout 0.25"
-    assert registry.run_name(composed("model=lenet5")["model"]) == "cnn6x16-dense120x84"
+    assert registry.run_name(composed("model=lenet5")["model"]) == "lenet5"  # a classic goes by its name
+    assert registry.run_name(composed("model=lenet5", "model.dropout=0.1")["model"]) == "cnn6x16-dense120x84"
 
 
 @pytest.mark.parametrize(
