@@ -7,9 +7,13 @@ import numpy as np
 from mnistcli.evaluation.metrics import classification_report
 
 
-def predict_proba(model, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
+def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Class probabilities by calling the model eagerly: for an MLP this is faster than model.predict,
-    which traces a graph first (about a second) to then run a few milliseconds of arithmetic."""
+    which traces a graph first (about a second) to then run a few milliseconds of arithmetic.
+
+    In chunks of `batch_size`: a convolution's activations for 10,000 images at once take ~0.75 GB
+    (conv 16 on 28x28 in float32 alone is 500 MB), for 1,024 about a tenth of that.
+    """
     chunks = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, model.output_shape[-1]), np.float32)
 

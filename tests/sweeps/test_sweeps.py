@@ -313,3 +313,20 @@ def test_only_searches_set_hydra_mode():
     setters = [p.relative_to(ROOT / "conf").as_posix() for p in sorted((ROOT / "conf").rglob("*.yaml"))
                if "mode" in ((yaml.safe_load(p.read_text()) or {}).get("hydra") or {})]
     assert setters and all(s.startswith("hparams_search/") for s in setters), setters
+
+
+def test_the_cnn_search_trains_cnns_ranked_by_validation(tmp_path, tiny_mnist):
+    """hparams_search=cnn_optuna: its knobs become the cnn's filters, kernels, dense layer and augmentation."""
+    result = sweep_in(tmp_path, "hparams_search=cnn_optuna", "hydra.sweeper.n_trials=2", "model.filters=[4,8]",
+                      "data.train_limit=300", "train.epochs=1", "train.progress=false", f"data.dir={tiny_mnist}")
+    sweep = sweep_dir(tmp_path)
+    metrics = job_metrics(sweep)
+    assert len(metrics) == 2 and all(m["status"] in ("completed", "duplicate") for m in metrics.values())
+    for num, m in metrics.items():
+        overrides = dict(o.split("=", 1) for o in yaml.safe_load((sweep / num / ".hydra/overrides.yaml").read_text()))
+        kernel = int(overrides["search.kernel"])
+        assert m["model"]["family"] == "cnn" and m["config"]["model"]["kernel_sizes"] == [kernel, kernel]
+        strength = float(overrides["search.augment"])
+        assert m["config"]["data"]["augment"]["rotation"] == pytest.approx(10 * strength, abs=1e-5)
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert summary["sorted_by"] == "val_accuracy" and "2 jobs" in result.output

@@ -238,7 +238,8 @@ def test_interrupt_between_disk_checkpoints_keeps_the_last_epoch(three_runs, tin
 
 
 CNN_ARGS = [
-    "model=cnn", "model.filters=[4,8]", "model.dense_units=[16]", "model.dropout=0.2", "train.epochs=2",
+    "model=cnn", "model.filters=[4,8]", "model.batch_norm=true", "model.dense_units=[16]", "model.dropout=0.2",
+    "train.epochs=2",
     "train.progress=false", "data.train_limit=400", "seed=5",
     "data.augment.rotation=10", "data.augment.shift=2", "data.augment.zoom=0.1",
 ]
