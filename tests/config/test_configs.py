@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
@@ -50,9 +51,18 @@ def test_every_model_config_trains(name, tiny_mnist, tmp_path):
 
     cfg = composed(f"model={name}", f"data.dir={tiny_mnist}", "data.train_limit=300", "train.epochs=1",
                    "train.progress=false", "train.batch_size=32")
+    from mnistcli.evaluation.evaluate import evaluate_run
+    from mnistcli.inference.predict import Reader
+
     record = train(cfg, tmp_path)
     assert record.status == "completed" and record.epochs_run == 1 and 0.0 < record.test_accuracy <= 1.0
     assert {"model.keras", "model.tflite", "metrics.json"} <= {p.name for p in tmp_path.iterdir()}
+    # the run folder alone evaluates (Keras) and reads digits (LiteRT) the same for every family
+    assert evaluate_run(tmp_path)["confusion_matrix"] == record.confusion_matrix
+    size = cfg["data"]["image_size"]
+    reader = Reader(tmp_path)
+    answer = reader.classify(np.zeros((1, size, size), np.float32))[0]
+    assert reader.backend == "litert" and len(answer["probabilities"]) == 10
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

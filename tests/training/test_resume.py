@@ -260,7 +260,12 @@ def test_a_cnn_with_augmentation_resumes_bit_identically(tmp_path, tiny_mnist):
         run = runs(tmp_path)[-1]
         resumed = runner.invoke(app, ["train", f"resume={run.relative_to(tmp_path)}"])
         assert resumed.exit_code == 0, resumed.output
-    first, again = runs(tmp_path)
+        third = runner.invoke(app, args)  # the same seed again, uninterrupted: the same model
+        assert third.exit_code == 0, third.output
+    first, again, same = runs(tmp_path)
+    assert metrics(first)["confusion_matrix"] == metrics(same)["confusion_matrix"]
+    for wa, wb in zip(weights(first), weights(same), strict=True):
+        np.testing.assert_array_equal(wa, wb)
     assert metrics(again)["status"] == "completed" and metrics(again)["resumed"][0]["after_epoch"] == 1
     assert history(first) == history(again)
     for wa, wb in zip(weights(first), weights(again), strict=True):
