@@ -26,7 +26,8 @@ class UnknownRun(MnistcliError):
 
 def best_run(root: Path = OUTPUTS) -> Path:
     """The completed run trained on MNIST with the best validation accuracy (test accuracy breaks ties)."""
-    rows = [r for r in list_runs(root)["runs"] if r["status"] == "completed" and r["dataset"] == DIGITS]
+    listed = list_runs(root)["runs"] if Path(root).is_dir() else []
+    rows = [r for r in listed if r["status"] == "completed" and r["dataset"] == DIGITS]
     if not rows:
         raise MnistcliError(f"no completed run trained on {DIGITS} under {root}/ - train one with `mnistcli train`")
     best = max(rows, key=lambda r: (r["val_accuracy"] is not None, r["val_accuracy"] or 0.0, r["test_accuracy"] or 0.0))

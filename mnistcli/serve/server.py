@@ -24,7 +24,10 @@ def is_loopback(host: str) -> bool:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on host:port (port 0: any free port); MnistcliError in one line if it cannot be had."""
+    """A listening socket on host:port (port 0: any free port); MnistcliError in one line if it cannot be had.
+
+    It listens at once, so connections made as soon as the URL is printed wait in its backlog until Uvicorn runs.
+    """
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as exc:
@@ -33,6 +36,7 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         hint = " - choose another with --port (or --port 0 for any free one)" if exc.errno == 98 else ""
@@ -46,8 +50,12 @@ class Server:
     def __init__(self, run: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY):
         from mnistcli.serve.app import create_app
 
-        self.catalog = Catalog(run)
-        self.socket = bind(host, port)
+        self.socket = bind(host, port)  # first: a taken port is said at once, not after loading the model
+        try:
+            self.catalog = Catalog(run)
+        except BaseException:
+            self.socket.close()
+            raise
         self.host = host
         self.port = self.socket.getsockname()[1]
         local = is_loopback(host)
@@ -71,7 +79,7 @@ class Server:
         }
 
     def run(self) -> str:
-        """Serve until stopped; returns how it stopped ("interrupted" for Ctrl-C)."""
+        """Serve until stopped; returns how it stopped."""
         import uvicorn
 
         config = uvicorn.Config(
@@ -81,7 +89,7 @@ class Server:
         try:
             uvicorn.Server(config).run(sockets=[self.socket])
         except KeyboardInterrupt:  # Uvicorn shuts down gracefully, then raises the signal it caught again
-            return "interrupted"
+            return "stopped (Ctrl-C)"
         finally:
             self.socket.close()
         return "stopped"
