@@ -128,7 +128,7 @@ function updateButtons() {
 undoButton.addEventListener("click", undo);
 clearButton.addEventListener("click", clearPad);
 document.addEventListener("keydown", (event) => {
-  if (event.target instanceof HTMLSelectElement || event.target instanceof HTMLInputElement) return;
+  if (event.target.matches("select, textarea, input:not([type=file])")) return; // keys that control has a use for
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
     undo();
@@ -175,12 +175,18 @@ let inFlight = false;
 let again = false;
 let asked = 0;
 
+// #result's data-pending says whether a reading is still to come (tests wait on it; screen readers get aria-busy).
+function showPending() {
+  result.dataset.pending = timer !== null || inFlight ? "true" : "false";
+}
+
 function schedule() {
   const now = performance.now();
   if (timer === null) firstChange = now;
   clearTimeout(timer);
   const wait = Math.max(0, Math.min(DEBOUNCE_MS, firstChange + MAX_WAIT_MS - now));
   timer = setTimeout(readNow, wait);
+  showPending();
 }
 
 function padBlob() {
@@ -199,6 +205,7 @@ async function readNow() {
     return;
   }
   inFlight = true;
+  showPending();
   again = false;
   const number = ++asked;
   result.setAttribute("aria-busy", "true");
@@ -227,6 +234,7 @@ async function readNow() {
     inFlight = false;
     result.removeAttribute("aria-busy");
     if (again) schedule();
+    showPending();
   }
 }
 
@@ -247,6 +255,9 @@ const ordinal = (n) => n + ({ 1: "st", 2: "nd", 3: "rd" }[n] || "th");
 
 function showEmpty() {
   asked++; // an answer still on its way is for a drawing that is gone
+  clearTimeout(timer);
+  timer = null;
+  showPending();
   result.dataset.state = "empty";
   result.dataset.number = "";
   result.replaceChildren(element("p", { class: "placeholder", text: "Draw on the pad: the reading appears here as you draw." }));
