@@ -116,7 +116,7 @@ def create_app(catalog: Catalog, *, max_body: int = MAX_BODY, hosts: tuple[str, 
         served = await run_in_threadpool(_served, catalog, run)
         data, name = await image_from_request(request)
         try:
-            reading = await run_in_threadpool(served.read, data, name, invert)
+            reading = await served.read_async(data, name, invert)
         except MnistcliError as exc:
             return error_response(422, exc)
         return JSONResponse(api_row(reading, name, inputs))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,19 +44,31 @@ def choose_run(run: str | Path | None, root: Path = OUTPUTS) -> Path:
 
 
 class Served:
-    """One loaded run: its Reader and the lock that lets one request at a time use the model's interpreter."""
+    """One loaded run: its Reader, and the one thread that reads with it.
+
+    A LiteRT interpreter (and a Keras model) serves one call at a time, so requests take turns anyway; doing
+    every reading on the same thread also keeps memory flat. Spread over a pool of threads, the decoding's
+    buffers were allocated from glibc arenas of as many threads, and the server grew ~10 MiB per 1,000
+    readings for several thousand (bench/serve_load.py); on one thread it stays flat.
+    """
 
     def __init__(self, run_id: str, run_dir: Path, backend: str):
         self.id = run_id
         self.reader = Reader(run_dir, backend)
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="mnistcli-read")
         size = self.reader.image_size
         self.reader.classify(np.zeros((1, size, size), np.float32))  # load the model now, not on a request
-        self.lock = threading.Lock()
 
     def read(self, data: bytes, name: str, invert: bool | None) -> dict:
         """An image's bytes -> the Reader's reading (MnistcliError for anything that is not a readable image)."""
-        with self.lock:  # a LiteRT interpreter (and a Keras model's state) serves one call at a time
-            return self.reader.read_bytes(data, name, invert)
+        return self.reader.read_bytes(data, name, invert)
+
+    async def read_async(self, data: bytes, name: str, invert: bool | None) -> dict:
+        """`read` on this run's own thread, while the server's event loop goes on serving."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, self.read, data, name, invert)
+
+    def close(self) -> None:
+        self.worker.shutdown(wait=False)
 
 
 class Catalog:
@@ -110,10 +124,12 @@ class Catalog:
             raise UnknownRun(f"no completed run with id {run_id!r}; GET /api/runs lists them")
         served = Served(run_id, run_dir, self.backend)
         with self._lock:
-            served = self._loaded.setdefault(run_id, served)  # two first requests at once: one copy kept
+            kept = self._loaded.setdefault(run_id, served)  # two first requests at once: one copy kept
             while len(self._loaded) > self.keep:
-                self._loaded.popitem(last=False)
-        return served
+                self._loaded.popitem(last=False)[1].close()
+        if kept is not served:
+            served.close()
+        return kept
 
 
 def describe(served: Served) -> dict:
