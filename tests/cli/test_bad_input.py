@@ -210,7 +210,7 @@ S = "mnistcli serve"
 Q = "train.epochs=1 train.progress=false data.train_limit=500"  # after the mistake: a quick run otherwise
 CASES = [
     Case("group-option", C, "mnistcli train model=hidden7",
-         "unknown model 'hidden7'; available: hidden1000, hidden100x2, hidden128, hidden128x64, hidden25x15, softmax; did you mean hidden128?",
+         "unknown model 'hidden7'; available: cnn, hidden1000, hidden100x2, hidden128, hidden128x64, hidden25x15, lenet5, softmax; did you mean hidden128?",
          "Pick one of the options listed (`mnistcli train --help` shows every group)."),
     Case("optional-group-option", C, "mnistcli train experiment=quik",
          "unknown experiment 'quik'; available: classic20x20, quick; did you mean quick?",
@@ -232,7 +232,7 @@ CASES = [
     Case("unknown-key-added", C, "mnistcli train +model.depth=3",
          "unknown key model.depth; valid keys of model: hidden_units, activation, dropout",
          "`+` adds a key, but the model would ignore it: use one of the listed keys."),
-    Case("unknown-family", C, "mnistcli train model.family=rnn", "model.family must be one of mlp, got 'rnn'",
+    Case("unknown-family", C, "mnistcli train model.family=rnn", "model.family must be one of mlp, cnn, got 'rnn'",
          "Use a listed family, or a model file of it (`model=hidden128`)."),
     Case("unknown-train-key", C, "mnistcli train +train.momentum=0.9", "unknown key train.momentum; valid keys of train:",
          "Use one of the listed keys; the optimizers keep their Keras defaults apart from the learning rate."),
