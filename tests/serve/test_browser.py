@@ -91,13 +91,13 @@ def page(browser, server):
     assert not errors, errors
 
 
-def draw(driver, points, kind: str = "mouse") -> None:
+def draw(driver, points, kind: str = "mouse", step_ms: int = 20) -> None:
     """One stroke through `points` (fractions of the pad's width and height), as real pointer events."""
     pad = driver.find_element(By.ID, "pad")
     width, height = pad.size["width"], pad.size["height"]
     pointer = PointerInput({"mouse": interaction.POINTER_MOUSE, "pen": interaction.POINTER_PEN,
                             "touch": interaction.POINTER_TOUCH}[kind], kind)
-    actions = ActionBuilder(driver, mouse=pointer, duration=20)
+    actions = ActionBuilder(driver, mouse=pointer, duration=step_ms)
 
     def at(x: float, y: float) -> tuple[int, int]:  # offsets from the pad's centre
         return round((x - 0.5) * width), round((y - 0.5) * height)
@@ -170,6 +170,19 @@ def test_a_vertical_stroke_reads_1_and_clear_empties_the_pad(page):
     assert reading(page) == "" and result.get_attribute("data-state") == "empty"
     assert ink_on_pad(page) == 0
     assert "Draw on the pad" in result.text
+
+
+def test_the_reading_is_live_but_no_request_storm(page):
+    """A slow 3-second stroke: readings come while it is drawn, a few a second at most, never one per move."""
+    points = [(0.5 + 0.3 * math.sin(i / 12), 0.2 + 0.6 * i / 100) for i in range(101)]
+    started = time.monotonic()
+    draw(page, points, step_ms=30)
+    drawing = time.monotonic() - started
+    reading(page)
+    asked = page.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/predict')).length")
+    assert drawing > 2.5, drawing
+    assert 3 <= asked <= drawing / 0.45 + 2, (asked, drawing)  # live: MAX_WAIT_MS; no storm: one in flight
 
 
 def test_undo_takes_back_the_last_stroke(page):
