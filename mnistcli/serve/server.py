@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mnistcli.errors import MnistcliError
 from mnistcli.serve.guards import LOOPBACK_NAMES, MAX_BODY
+from mnistcli.runs.rundir import shown
 from mnistcli.serve.runs import Catalog, describe
 
 #: At most this many requests are handled at once; more get 503 at once instead of queueing unbounded bodies.
@@ -75,7 +76,7 @@ class Server:
             "every_interface": self.host in ("0.0.0.0", "::"),
             "public": not is_loopback(self.host),
             "run": describe(self.catalog.default),
-            "run_dir": str(self.catalog.default.reader.run),
+            "run_dir": shown(self.catalog.default.reader.run),
         }
 
     def run(self) -> str:
