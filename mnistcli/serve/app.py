@@ -16,7 +16,7 @@ from mnistcli.serve.body import image_from_request
 from mnistcli.serve.guards import MAX_BODY, BodyLimit, BodyTooLarge, HostCheck
 from mnistcli.serve.responses import error_response
 from mnistcli.serve.rows import api_row
-from mnistcli.serve.runs import Catalog, UnknownRun, describe
+from mnistcli.serve.runs import Catalog, UnknownRun
 
 #: The page loads nothing from elsewhere, runs no inline code and cannot be framed by another site.
 PAGE_HEADERS = {
@@ -84,10 +84,6 @@ def create_app(catalog: Catalog, *, max_body: int = MAX_BODY, hosts: tuple[str, 
     @app.get("/api/runs", summary="The runs a request may choose (completed, trained on MNIST), best first")
     def runs() -> dict:
         return {"default": catalog.default.id, "runs": catalog.rows()}
-
-    @app.get("/api/runs/{run_id:path}", summary="One run, loaded (the default run: /api/runs/default)")
-    def run(run_id: str) -> dict:
-        return describe(_served(catalog, None if run_id == "default" else run_id))
 
     @app.post(
         "/api/predict",

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,3 +216,16 @@ print(row["digit"], "tensorflow" in sys.modules, "keras" in sys.modules)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:] == ["False", "False"], result.stdout
+
+
+def test_the_page_ships_in_the_wheel():
+    """Every file of the page is served (and nothing else), and pyproject ships them as package data."""
+    import tomllib
+
+    from mnistcli.serve import assets
+
+    folder = Path(assets.__file__).parent / "page"
+    assert {p.name for p in folder.iterdir()} == set(assets.PAGE)
+    setuptools = tomllib.loads((Path(assets.__file__).parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "mnistcli.serve" in setuptools["packages"]
+    assert setuptools["package-data"]["mnistcli.serve"] == ["page/*"]
