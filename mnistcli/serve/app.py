@@ -115,7 +115,7 @@ def create_app(catalog: Catalog, *, max_body: int = MAX_BODY, hosts: tuple[str, 
             reading = await served.read_async(data, name, invert)
         except MnistcliError as exc:
             return error_response(422, exc)
-        return JSONResponse(api_row(reading, name, inputs))
+        return JSONResponse(api_row(reading, name, served.id, inputs))
 
     return app
 

@@ -8,9 +8,15 @@ import numpy as np
 ARRAY_KEYS = ("pixels", "inputs", "thumbnail", "thumb_scale")
 
 
-def api_row(reading: dict, name: str, with_inputs: bool = False) -> dict:
-    """{"file", **the reading's JSON keys}; with_inputs adds "inputs": each digit's model input as rows of 0-255."""
+def api_row(reading: dict, name: str, run_id: str, with_inputs: bool = False) -> dict:
+    """{"file", **the reading's JSON keys}; with_inputs adds "inputs": each digit's model input as rows of 0-255.
+
+    A reading that describes its run (`run`, with the run's folder in `dir`) names the run by its id instead:
+    an answer never shows where the server's files are.
+    """
     row = {"file": name, **{k: v for k, v in reading.items() if k not in ARRAY_KEYS}}
+    if isinstance(row.get("run"), dict) and "dir" in row["run"]:
+        row["run"] = {**row["run"], "dir": run_id}
     if with_inputs:
         inputs = reading.get("inputs")
         if inputs is None:

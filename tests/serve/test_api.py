@@ -229,3 +229,17 @@ def test_the_page_ships_in_the_wheel():
     setuptools = tomllib.loads((Path(assets.__file__).parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "mnistcli.serve" in setuptools["packages"]
     assert setuptools["package-data"]["mnistcli.serve"] == ["page/*"]
+
+
+def test_a_number_reading_keeps_its_keys_and_hides_the_run_folder():
+    """A reading of several digits (issue 12's shape) keeps every JSON key; its arrays go, or become `inputs`."""
+    from mnistcli.serve.rows import api_row
+
+    digits = [{"digit": "1", "confidence": 0.9, "box": [0, 0, 5, 20]}, {"digit": "0", "confidence": 0.8, "box": [8, 0, 20, 20]}]
+    reading = {"number": "10", "confidence": 0.72, "low_confidence": False, "digits": digits,
+               "run": {"dir": "/home/someone/outputs/x", "model": "cnn"}, "inputs": np.zeros((2, 28, 28), np.float32),
+               "thumbnail": np.zeros((5, 5)), "thumb_scale": (1.0, 1.0)}
+    row = api_row(reading, "upload", "2026-01-02/x")
+    assert row == {"file": "upload", "number": "10", "confidence": 0.72, "low_confidence": False, "digits": digits,
+                   "run": {"dir": "2026-01-02/x", "model": "cnn"}}
+    assert np.asarray(api_row(reading, "upload", "2026-01-02/x", with_inputs=True)["inputs"]).shape == (2, 28, 28)
