@@ -167,5 +167,21 @@ def runs(
     report.runs_table(result)
 
 
+@app.command()
+def serve(
+    run: Annotated[Optional[str], typer.Option("--run", help="Run folder, or 'best' (best validation accuracy on MNIST); default: the newest.")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 opens it to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")] = 8000,
+) -> None:
+    """Draw digits and numbers in the browser, read live by a trained run (a web page and a JSON API)."""
+    from mnistcli.serve.server import Server
+
+    server = _call(Server, run, host, port)
+    from mnistcli import report
+
+    report.serving(server.info)
+    report.stopped(_call(server.run))
+
+
 def main() -> None:
     app()

@@ -86,6 +86,7 @@ def _row(run: Path, root: Path) -> dict:
         "batch_size": train.get("batch_size"),
         "epochs": record.epochs_run or train.get("epochs"),
         "data": data.get("source") or (cfg.get("data") or {}).get("name"),
+        "dataset": data.get("name") or (cfg.get("data") or {}).get("name"),
         "train_size": data.get("train_size"),
         "val_accuracy": record.val_accuracy,
         "test_accuracy": record.test_accuracy,

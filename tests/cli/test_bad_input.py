@@ -206,10 +206,11 @@ def still_running(env):
 # --- the catalogue ----------------------------------------------------------------------------------------
 
 C, D, R, E = "Config and overrides", "Data files", "Run folders: evaluate and resume", "Disk and folders"
+S = "mnistcli serve"
 Q = "train.epochs=1 train.progress=false data.train_limit=500"  # after the mistake: a quick run otherwise
 CASES = [
     Case("group-option", C, "mnistcli train model=hidden7",
-         "unknown model 'hidden7'; available: hidden1000, hidden100x2, hidden128, hidden128x64, hidden25x15, softmax; did you mean hidden128?",
+         "unknown model 'hidden7'; available: cnn, hidden1000, hidden100x2, hidden128, hidden128x64, hidden25x15, lenet5, softmax; did you mean hidden128?",
          "Pick one of the options listed (`mnistcli train --help` shows every group)."),
     Case("optional-group-option", C, "mnistcli train experiment=quik",
          "unknown experiment 'quik'; available: classic20x20, quick; did you mean quick?",
@@ -231,7 +232,7 @@ CASES = [
     Case("unknown-key-added", C, "mnistcli train +model.depth=3",
          "unknown key model.depth; valid keys of model: hidden_units, activation, dropout",
          "`+` adds a key, but the model would ignore it: use one of the listed keys."),
-    Case("unknown-family", C, "mnistcli train model.family=rnn", "model.family must be one of mlp, got 'rnn'",
+    Case("unknown-family", C, "mnistcli train model.family=rnn", "model.family must be one of mlp, cnn, got 'rnn'",
          "Use a listed family, or a model file of it (`model=hidden128`)."),
     Case("unknown-train-key", C, "mnistcli train +train.momentum=0.9", "unknown key train.momentum; valid keys of train:",
          "Use one of the listed keys; the optimizers keep their Keras defaults apart from the learning rate."),
@@ -350,6 +351,14 @@ CASES = [
          "Restore the data the run started with, or start a new run.", data_changed),
     Case("resume-still-running", R, "mnistcli train resume=RUN", "is in use by another mnistcli process",
          "Wait for that training to finish or stop it (Ctrl-C) first.", still_running),
+
+    Case("serve-no-runs", S, "mnistcli serve", "no trained runs under outputs/ - train one with `mnistcli train`",
+         "Train a run first, or give one with `--run RUN` (`--run best` takes the best on MNIST)."),
+    Case("serve-missing-run", S, "mnistcli serve --run no/such/run", "run folder no/such/run does not exist",
+         "Give a run folder (`mnistcli runs` lists them) or `--run best`."),
+    Case("serve-address", S, "mnistcli serve --run RUN --host 192.0.2.1",
+         "cannot listen on 192.0.2.1:8000 (Cannot assign requested address)",
+         "Give an address of this machine: 127.0.0.1 (the default), or 0.0.0.0 for every interface."),
 
     Case("outputs-is-a-file", E, f"mnistcli train data.dir=DATA {Q}", "cannot write the run folder",
          "Move the file called outputs away, or run from another folder.", outputs_is_a_file),

@@ -47,7 +47,7 @@ def test_summary_is_what_a_run_record_keeps():
 
 
 def test_an_unknown_family_lists_the_known_ones():
-    with pytest.raises(MnistcliError, match="model.family must be one of mlp, got 'rnn'"):
+    with pytest.raises(MnistcliError, match="model.family must be one of mlp, cnn, got 'rnn'"):
         registry.run_name({"family": "rnn"})
     with pytest.raises(MnistcliError, match="no model.family"):
         registry.run_name({"hidden_units": [8]})
