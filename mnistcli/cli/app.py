@@ -109,7 +109,7 @@ def evaluate(
     if as_json:
         sys.stdout.write(json.dumps(metrics) + "\n")
         return
-    report.metrics_report(metrics, title=f"evaluate {metrics['run_dir']}")
+    report.metrics_report(metrics, "evaluate")
 
 
 @app.command()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
+
+from mnistcli.runs.rundir import shown
 
 console = Console()
 
@@ -29,3 +35,28 @@ def data_warning(message: str) -> None:
         text.append("\n" + rest)
     text.highlight_words(["LOWER"], style="bold red")
     err_console.print(Panel(text, title="WARNING: offline fallback - not the real MNIST", border_style="bold yellow"))
+
+
+@contextmanager
+def busy(message: str | None) -> Iterator[None]:
+    """A spinner and `message` while something slow runs (loading TensorFlow), gone when it ends.
+
+    Only on a terminal: in a pipe or a log it would be nothing but control characters.
+    """
+    if not message or not console.is_terminal:
+        yield
+        return
+    # 5 redraws a second, not Rich's 12.5: the spinner's thread takes the GIL from the work it waits for.
+    with console.status(escape(message), refresh_per_second=5):
+        yield
+
+
+def next_steps(run_dir: str) -> None:
+    """What to do with a finished run, as commands to copy; only on a terminal (not in a pipe or a log)."""
+    if not console.is_terminal:
+        return
+    run = escape(shown(run_dir))
+    console.print("[dim]next:[/]")
+    # soft_wrap: a command longer than the terminal stays one line to copy, never broken by Rich.
+    console.print(f"  mnistcli evaluate {run}", soft_wrap=True, highlight=False)
+    console.print(f"  mnistcli predict [italic]DIGIT.png[/] --run {run}", soft_wrap=True, highlight=False)
