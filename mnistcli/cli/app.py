@@ -87,9 +87,17 @@ def train(
     Examples: mnistcli train model=hidden100x2 | mnistcli train -m model=softmax,hidden128 train.epochs=5,10
     | mnistcli train resume=outputs/DATE/TIME_MODEL (continue an interrupted run)
     """
+    args = [*(overrides or []), *ctx.args]
+    if "--help" in args or "-h" in args:  # composed without Hydra's launch machinery: a fraction of a second
+        from mnistcli import report
+        from mnistcli.config.help import train_help
+        from mnistcli.report.help import train_help as render_help
+
+        render_help(_call(train_help, args))
+        return
     from mnistcli.training.hydra_app import run
 
-    _call(run, [*(overrides or []), *ctx.args])
+    _call(run, args)
 
 
 @app.command()
