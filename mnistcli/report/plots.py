@@ -45,17 +45,29 @@ def title(meta: Mapping | None) -> str:
 
 
 def epoch_ticks(n: int) -> list[int]:
-    """Epoch 1, the last, and round numbers between: 1-8 all; 20 -> 1, 5, 10, 15, 20; 100 -> 1, 20, ..., 100."""
+    """Epoch 1, round numbers after it and the last: 1-10 all; 20 -> 1, 5, 10, 15, 20; 100 -> 1, 20, ..., 100."""
     if n <= 10:
         return list(range(1, n + 1))
-    step = next(s for s in (2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if n / s <= 6) if n <= 6000 else n // 5
-    ticks = [1, *range(step, n + 1, step)]
-    if n - ticks[-1] >= step / 2:
+    step = next((s for s in (2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if n / s <= 6), -(-n // 5))
+    ticks = [1, *(t for t in range(step, n + 1, step) if t > 1 + step / 2)]  # none crowding epoch 1
+    if n - ticks[-1] > step / 2:
         ticks.append(n)
     return ticks
 
 
 def learning_curves(history: Mapping[str, Sequence[float]], path: Path, meta: Mapping | None = None) -> None:
+    """learning_curves.png: see learning_curves_figure."""
+    fig = learning_curves_figure(history, meta)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+
+
+def confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], path: Path, meta: Mapping | None = None) -> None:
+    """confusion_matrix.png: see confusion_matrix_figure."""
+    fig = confusion_matrix_figure(cm, classes, meta)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+
+
+def learning_curves_figure(history: Mapping[str, Sequence[float]], meta: Mapping | None = None) -> Figure:
     """Loss, accuracy and the learning rate per epoch, train and validation, the best validation epoch marked.
 
     meta: model, description, data, source, test_accuracy, kept_epoch (the epoch whose weights the model kept).
@@ -103,10 +115,10 @@ def learning_curves(history: Mapping[str, Sequence[float]], path: Path, meta: Ma
     fig.suptitle(title(meta), fontsize=12, y=0.985)
     # Fixed margins rather than tight_layout, which draws the figure an extra time (~0.1 s a plot).
     fig.subplots_adjust(left=0.065, right=0.985, bottom=0.12, top=0.8, wspace=0.32)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    return fig
 
 
-def confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], path: Path, meta: Mapping | None = None) -> None:
+def confusion_matrix_figure(cm: Sequence[Sequence[int]], classes: Sequence[str], meta: Mapping | None = None) -> Figure:
     """Counts in the cells; colour: each cell's share of its true class (its row), on a log scale from one image
     to all of them, so that a handful of confusions shows beside a diagonal of ~98%."""
     cm = np.asarray(cm)
@@ -132,4 +144,4 @@ def confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], path: 
     bar.set_label("share of the true class (row), log scale")
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1%}" if v < 0.01 else f"{v:.0%}"))
     fig.subplots_adjust(left=0.2 if long else 0.1, right=0.9, bottom=0.2 if long else 0.09, top=0.9)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    return fig

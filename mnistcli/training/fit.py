@@ -67,14 +67,14 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
             settings.early_stopping_patience, resumed and resumed.early_stopping, resumed and resumed.best_weights
         )
         callbacks.append(stopper)
-    checkpointer = Checkpointer(run_dir, history, stopper)
-    callbacks.append(checkpointer)  # after early stopping: it saves its verdict
-    # Bars on a terminal, a line per epoch elsewhere, the run's log always; after early stopping, which it reports.
+    # Bars on a terminal, a line per epoch elsewhere, the run's log always; after early stopping, which it reports,
+    # and before the checkpoint: a Ctrl-C between the two cannot leave a checkpointed epoch out of the log.
     display = training_display(
         settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size), progress=settings.progress,
         early_stopping=stopper,
     )
-    callbacks += display
+    checkpointer = Checkpointer(run_dir, history, stopper)
+    callbacks += [*display, checkpointer]  # the checkpointer after early stopping: it saves its verdict
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
     if first >= settings.epochs or stopped:
         # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.

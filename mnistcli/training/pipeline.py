@@ -41,8 +41,6 @@ def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> RunRecord:
 def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog) -> RunRecord:
     from mnistcli.report.painter import Painter
 
-    # On screen (and in the log) before anything slow: the data takes ~0.5 s, TensorFlow 2-16 s.
-    report.run_header(cfg, str(run_dir), resumed_after=(read_record(run_dir).epochs_run or 0) if resume else None)
     painter = Painter()  # first: its process imports matplotlib while this one imports TensorFlow
     try:
         return _train_with(painter, cfg, settings, run_dir, resume, log)
@@ -58,11 +56,15 @@ def load_data(cfg: dict) -> Dataset:
 
 
 def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog) -> RunRecord:
+    """Something is on screen all along: a spinner while the data loads (~0.5 s) and while TensorFlow does
+    (2-16 s), the run's header as soon as nothing the user gave can still be refused (bad input is one line)."""
     from mnistcli.runtime.keras_import import import_keras
 
-    ds = load_data(cfg)
+    with report.busy("loading the data"):
+        ds = load_data(cfg)
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
-    report.data_ready(data_info, cfg["data"]["image_size"])
+    if not resume:  # a resume is checked against its checkpoint first, which needs TensorFlow
+        _announce(cfg, run_dir, data_info)
     with report.busy(None if "keras" in sys.modules else "loading TensorFlow"):
         keras = import_keras()  # before any module that imports Keras itself, to keep its start-up quiet
 
@@ -78,9 +80,11 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
     if resume:
         from mnistcli.training.resume import resumed_record
 
-        resumed = checkpoint.load(run_dir)
+        with report.busy("loading the checkpoint"):
+            resumed = checkpoint.load(run_dir)
         model = resumed.model
         record = resumed_record(run_dir, cfg, data_info, versions(), resumed.epochs_done)
+        _announce(cfg, run_dir, data_info, resumed_after=resumed.epochs_done)
     else:
         model = build_model(cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
         compile_model(model, settings, steps)
@@ -140,6 +144,12 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
     shutil.rmtree(run_dir / checkpoint.CHECKPOINT_DIR, ignore_errors=True)
     report.run_finished(record.to_dict())
     return record
+
+
+def _announce(cfg: dict, run_dir: Path, data_info: dict, resumed_after: int | None = None) -> None:
+    """The run's header and where its data came from, on screen and in its log."""
+    report.run_header(cfg, str(run_dir), resumed_after=resumed_after)
+    report.data_ready(data_info, cfg["data"]["image_size"])
 
 
 def _plot_meta(record: RunRecord, ds: Dataset, scores: dict, history: dict, settings: TrainSettings) -> dict:
