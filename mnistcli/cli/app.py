@@ -44,13 +44,15 @@ def main_options(
     """Train, evaluate and use handwritten-digit (MNIST) classifiers from Hydra configs."""
 
 
-def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run one verb; a user's mistake becomes one line on stderr and exit 2, never a traceback."""
+def _call(func: Callable[..., Any], *args: Any, busy: str | None = None, **kwargs: Any) -> Any:
+    """Run one verb (with a spinner saying `busy` meanwhile, on a terminal); a user's mistake becomes one line
+    on stderr and exit 2, never a traceback."""
     from mnistcli import report
     from mnistcli.errors import is_user_error, one_line
 
     try:
-        return func(*args, **kwargs)
+        with report.busy(busy):  # ended before an error is printed
+            return func(*args, **kwargs)
     except KeyboardInterrupt as exc:
         # interrupts.Interrupted says where training stopped, and carries 130 (SIGINT) or 143 (SIGTERM).
         report.error(str(exc) or "interrupted")
@@ -110,7 +112,7 @@ def evaluate(
     from mnistcli import report
     from mnistcli.evaluation.evaluate import evaluate_run
 
-    metrics = _call(evaluate_run, run_dir, data_dir)
+    metrics = _call(evaluate_run, run_dir, data_dir, busy=None if as_json else "loading the model and the test set")
     warning = metrics.pop("data_warning", None)
     if warning:
         report.data_warning(warning)

@@ -108,7 +108,9 @@ def _summary(m: Mapping) -> Table:
     status = m.get("status", "completed")
     color = {"completed": "green", "interrupted": "yellow"}.get(status, "red")
     table.add_row("status", f"[{color}]{status}[/]")
-    table.add_row("test accuracy", f"[bold green]{m['test_accuracy']:.2%}[/]")
+    data = m.get("data") or {}
+    images = f"  ({data['test_size']:,} images)" if data.get("test_size") else ""
+    table.add_row("test accuracy", f"[bold green]{m['test_accuracy']:.2%}[/]{images}")
     table.add_row("test loss", f"{m['test_loss']:.4f}")
     if m.get("val_accuracy") is not None:
         table.add_row("val accuracy", f"{m['val_accuracy']:.2%}")
@@ -118,9 +120,8 @@ def _summary(m: Mapping) -> Table:
         table.add_row("train time", f"{m['train_seconds']:.1f} s")
     if m.get("params") is not None:
         table.add_row("parameters", f"{m['params']:,}")
-    data = m.get("data") or {}
-    if data:
-        table.add_row("data", escape(f"{data.get('source')} (test {data.get('test_size', 0):,})"))
+    if data.get("source"):
+        table.add_row("data", escape(str(data["source"])))
     if m.get("run_dir"):
         # 4 for the panel's border and padding, 15 for the labels and the gap
         table.add_row("run", escape(short_path(shown(m["run_dir"]), max(console.width - 19, 20))))
