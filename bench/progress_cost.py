@@ -30,12 +30,13 @@ def main() -> int:
 
     from rich.console import Console
 
-    from mnistcli.report import progress; from mnistcli import report
+    from mnistcli import report
+    from mnistcli.report import progress
     from mnistcli.data.pipeline import epoch_batches
     from mnistcli.config.schema import TrainSettings
     from mnistcli.data.dataset import load_dataset
     from mnistcli.runtime.keras_import import import_keras
-    from mnistcli.model import build_model
+    from mnistcli.models.registry import build_model
     from mnistcli.training.fit import compile_model
 
     import_keras()  # quietly, before the modules that import Keras themselves
@@ -45,7 +46,7 @@ def main() -> int:
     hidden = {"softmax": [], "hidden128": [128], "hidden100x2": [100, 100]}[args.model]
     settings = TrainSettings(lr_schedule="constant", learning_rate=1e-3)  # only the timing matters here
     batches, steps = epoch_batches(ds.x_train, ds.y_train, settings.batch_size, 0, 0)
-    model = build_model(args.model, hidden)
+    model = build_model({"family": "mlp", "hidden_units": hidden, "activation": "relu", "dropout": 0.0})
     compile_model(model, settings, steps)
 
     inside = [0.0]  # seconds spent in the display's own code, whichever thread Keras calls it from
