@@ -55,8 +55,11 @@ def next_steps(run_dir: str) -> None:
     """What to do with a finished run, as commands to copy; only on a terminal (not in a pipe or a log)."""
     if not console.is_terminal:
         return
-    run = escape(shown(run_dir))
+    run = shown(run_dir)
+    commands = [f"mnistcli evaluate {run}", f"mnistcli predict x.png --run {run}"]
+    # Indented where that still fits: a command broken over two lines is harder to copy.
+    indent = "  " if max(map(len, commands)) + 2 <= console.width else ""
     console.print("[dim]next:[/]")
-    # soft_wrap: a command longer than the terminal stays one line to copy, never broken by Rich.
-    console.print(f"  mnistcli evaluate {run}", soft_wrap=True, highlight=False)
-    console.print(f"  mnistcli predict [italic]DIGIT.png[/] --run {run}", soft_wrap=True, highlight=False)
+    for command in commands:
+        # soft_wrap: a command longer than the terminal stays one line to copy, never broken by Rich.
+        console.print(indent + escape(command), soft_wrap=True, highlight=False)

@@ -87,7 +87,8 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]], meta: Mapping
         ax.set_title(label.split(" ")[0])
     ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     if best is not None:
-        kept = " (weights kept)" if meta.get("kept_epoch") == best else ""
+        kept_epoch = meta.get("kept_epoch")
+        kept = " (weights kept)" if kept_epoch == best else f" (the model is epoch {kept_epoch})" if kept_epoch else ""
         for ax in (ax_loss, ax_acc):
             ax.axvline(best, color=BEST, linestyle="--", linewidth=1, label=f"best val epoch: {best}{kept}")
         ax_acc.plot([best], [history["val_accuracy"][best - 1]], marker="*", markersize=14, color=BEST, zorder=5,

@@ -33,7 +33,7 @@ def test_learning_curves_title_axes_best_epoch_and_learning_rate():
     assert all(ax.get_xlabel() == "epoch" for ax in fig.axes)
     assert list(acc.get_xticks()) == [1, 5, 10, 15, 20]  # epoch 1 has its tick
     assert "best val epoch: 12" in _texts(fig) and "best val accuracy" in _texts(fig)
-    assert "(weights kept)" not in _texts(fig)  # the model kept epoch 20's weights, not the best epoch's
+    assert "(weights kept)" not in _texts(fig) and "best val epoch: 12 (the model is epoch 20)" in _texts(fig)
     assert len(rate.lines) == 1 and len(rate.lines[0].get_xdata()) == 20
 
 

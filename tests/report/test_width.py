@@ -160,7 +160,7 @@ def test_next_steps_only_on_a_terminal(screen):
     assert screen(80, next_steps, RUN) == []
     lines = screen(80, next_steps, RUN, terminal=True)
     assert [line.strip() for line in lines] == [
-        "next:", f"mnistcli evaluate {RUN}", f"mnistcli predict DIGIT.png --run {RUN}",
+        "next:", f"mnistcli evaluate {RUN}", f"mnistcli predict x.png --run {RUN}",
     ]
 
 
@@ -174,3 +174,11 @@ def test_predict_bars_line_up_with_long_class_names(screen):
     lines = screen(80, predictions, result, 3)
     bars = [line for line in lines if "█" in line]
     assert len(bars) == 3 and len({line.index("█") for line in bars}) == 1, "\n".join(lines)
+
+
+def test_next_steps_never_break_a_command(screen):
+    from mnistcli.report.console import next_steps
+
+    run = "outputs/2026-11-30/22-44-21-833000_hidden128x64-tanh-drop0.3"
+    lines = screen(80, next_steps, run, terminal=True)
+    assert lines[1:] == [f"mnistcli evaluate {run}", f"mnistcli predict x.png --run {run}"]  # no indent: it fits
