@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
+from rich.spinner import Spinner
 from rich.text import Text
 
 from mnistcli.runs.rundir import shown
@@ -41,13 +43,17 @@ def data_warning(message: str) -> None:
 def busy(message: str | None) -> Iterator[None]:
     """A spinner and `message` while something slow runs (loading TensorFlow), gone when it ends.
 
-    Only on a terminal: in a pipe or a log it would be nothing but control characters.
+    Only on a terminal: in a pipe or a log it would be nothing but control characters. sys.stdout and
+    sys.stderr are left alone (Rich's status would swap in proxies), since TensorFlow's import keeps the
+    sys.stderr it finds for its logger: a proxy would send its later warnings through this console.
     """
     if not message or not console.is_terminal:
         yield
         return
     # 5 redraws a second, not Rich's 12.5: the spinner's thread takes the GIL from the work it waits for.
-    with console.status(escape(message), refresh_per_second=5):
+    spinner = Spinner("dots", escape(message), style="status.spinner")
+    with Live(spinner, console=console, refresh_per_second=5, transient=True, redirect_stdout=False,
+              redirect_stderr=False):
         yield
 
 

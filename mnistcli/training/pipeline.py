@@ -49,10 +49,7 @@ def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log:
 
 
 def load_data(cfg: dict) -> Dataset:
-    ds = load_dataset(**cfg["data"], seed=cfg["seed"])
-    if ds.warning:
-        report.data_warning(ds.warning)
-    return ds
+    return load_dataset(**cfg["data"], seed=cfg["seed"])
 
 
 def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog) -> RunRecord:
@@ -62,6 +59,8 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
 
     with report.busy("loading the data"):
         ds = load_data(cfg)
+    if ds.warning:  # after the spinner: a panel printed under it would leave the spinner's line behind
+        report.data_warning(ds.warning)
     data_info = {"name": ds.name, "source": ds.source, **ds.sizes(), "files": ds.files}
     if not resume:  # a resume is checked against its checkpoint first, which needs TensorFlow
         _announce(cfg, run_dir, data_info)
