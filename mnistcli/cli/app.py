@@ -91,7 +91,6 @@ def train(
     """
     args = [*(overrides or []), *ctx.args]
     if "--help" in args or "-h" in args:  # composed without Hydra's launch machinery: a fraction of a second
-        from mnistcli import report
         from mnistcli.config.help import train_help
         from mnistcli.report.help import train_help as render_help
 

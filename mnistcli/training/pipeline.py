@@ -175,12 +175,13 @@ def _abandon(export, run_dir: Path) -> None:
 def record_failure(run_dir: Path, cfg: dict, exc: BaseException) -> RunRecord:
     """Mark a run (or sweep job) failed in its own metrics.json, so `runs` and the sweep's summary can show why."""
     path = run_dir / METRICS_FILE
-    record = read_record(run_dir) if path.exists() else RunRecord.failed_early(cfg, one_line(exc))
-    record = record.replace(status="failed", error=one_line(exc))
+    previous = read_record(run_dir) if path.exists() else None
+    record = (previous or RunRecord.failed_early(cfg, one_line(exc))).replace(status="failed", error=one_line(exc))
     with run_log(run_dir) as log:
         write_record(run_dir, record)
         log.keep()
-        report.run_failed(f"failed: {one_line(exc)}")
+        if not (previous and previous.status == "failed" and previous.error == record.error):  # once in the log
+            report.run_failed(f"failed: {record.error}")
     return record
 
 

@@ -72,7 +72,7 @@ def test_a_failed_run_logs_its_error(tmp_path, tiny_mnist, monkeypatch):
                                  "train.progress=false", f"data.dir={tiny_mnist}"])
     assert result.exit_code == 1
     (log,) = (tmp_path / "outputs").rglob("mnistcli.log")
-    assert "ERROR   failed: out of memory while scoring" in log.read_text()
+    assert log.read_text().count("ERROR   failed: out of memory while scoring") == 1
 
 
 def test_early_stopping_says_when_and_which_weights_it_kept(monkeypatch, caplog):
