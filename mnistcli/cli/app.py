@@ -44,13 +44,15 @@ def main_options(
     """Train, evaluate and use handwritten-digit (MNIST) classifiers from Hydra configs."""
 
 
-def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run one verb; a user's mistake becomes one line on stderr and exit 2, never a traceback."""
+def _call(func: Callable[..., Any], *args: Any, busy: str | None = None, **kwargs: Any) -> Any:
+    """Run one verb (with a spinner saying `busy` meanwhile, on a terminal); a user's mistake becomes one line
+    on stderr and exit 2, never a traceback."""
     from mnistcli import report
     from mnistcli.errors import is_user_error, one_line
 
     try:
-        return func(*args, **kwargs)
+        with report.busy(busy):  # ended before an error is printed
+            return func(*args, **kwargs)
     except KeyboardInterrupt as exc:
         # interrupts.Interrupted says where training stopped, and carries 130 (SIGINT) or 143 (SIGTERM).
         report.error(str(exc) or "interrupted")
@@ -87,9 +89,16 @@ def train(
     Examples: mnistcli train model=hidden100x2 | mnistcli train -m model=softmax,hidden128 train.epochs=5,10
     | mnistcli train resume=outputs/DATE/TIME_MODEL (continue an interrupted run)
     """
+    args = [*(overrides or []), *ctx.args]
+    if "--help" in args or "-h" in args:  # composed without Hydra's launch machinery: a fraction of a second
+        from mnistcli.config.help import train_help
+        from mnistcli.report.help import train_help as render_help
+
+        render_help(_call(train_help, args))
+        return
     from mnistcli.training.hydra_app import run
 
-    _call(run, [*(overrides or []), *ctx.args])
+    _call(run, args)
 
 
 @app.command()
@@ -102,14 +111,14 @@ def evaluate(
     from mnistcli import report
     from mnistcli.evaluation.evaluate import evaluate_run
 
-    metrics = _call(evaluate_run, run_dir, data_dir)
+    metrics = _call(evaluate_run, run_dir, data_dir, busy=None if as_json else "loading the model and the test set")
     warning = metrics.pop("data_warning", None)
     if warning:
         report.data_warning(warning)
     if as_json:
         sys.stdout.write(json.dumps(metrics) + "\n")
         return
-    report.metrics_report(metrics, title=f"evaluate {metrics['run_dir']}")
+    report.metrics_report(metrics, "evaluate")
 
 
 @app.command()

@@ -14,7 +14,7 @@ HYDRA_FLAGS = {
     "-cd", "--config-dir", "--experimental-rerun", "-i", "--info",
 }
 # Flags whose next word is their value.
-_WITH_VALUE = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn",
+WITH_VALUE = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn",
                "--config-name", "-cd", "--config-dir", "--experimental-rerun", "-i", "--info"}
 
 
@@ -46,7 +46,7 @@ def check_flags(args: list[str]) -> None:
             # Hydra's script would complete `mnistcli -sc query=...`, which is not a command: it never worked.
             raise MnistcliError("shell completion is installed with `mnistcli --install-completion` (bash, zsh, fish)")
         if flag in HYDRA_FLAGS:
-            skip = flag in _WITH_VALUE and not eq and flag not in ("-i", "--info")
+            skip = flag in WITH_VALUE and not eq and flag not in ("-i", "--info")
             continue
         if not eq and i + 1 < len(args) and "=" not in args[i + 1] and not args[i + 1].startswith("-"):
             value = args[i + 1]

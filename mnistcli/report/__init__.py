@@ -4,13 +4,14 @@
 (which need matplotlib and Keras) are imported from their own modules where they are used.
 """
 
-from mnistcli.report.console import console, data_warning, err_console, error, warning
+from mnistcli.report.console import busy, console, data_warning, err_console, error, next_steps, warning
 from mnistcli.report.predictions import predictions
 from mnistcli.report.serving import serving, stopped
 from mnistcli.report.tables import runs_table, sweep_job, sweep_summary
-from mnistcli.report.training import metrics_report, run_header
+from mnistcli.report.training import data_ready, metrics_report, model_ready, run_failed, run_finished, run_header
 
 __all__ = [
-    "console", "data_warning", "err_console", "error", "warning", "predictions", "runs_table", "sweep_job",
-    "sweep_summary", "metrics_report", "run_header", "serving", "stopped",
+    "busy", "console", "data_warning", "err_console", "error", "next_steps", "warning", "predictions", "runs_table",
+    "sweep_job", "sweep_summary", "data_ready", "metrics_report", "model_ready", "run_failed", "run_finished",
+    "run_header", "serving", "stopped",
 ]

@@ -33,6 +33,22 @@ def size(value) -> str:
     return str(value)
 
 
+def short_path(path: str, width: int) -> str:
+    """A path in at most `width` characters where it can be: whole, or "…/" and as many of its last parts as fit.
+
+    Never cut inside a part: the run folder's own name is kept whole even where it alone is wider.
+    """
+    if len(path) <= width:
+        return path
+    parts = path.split("/")
+    kept = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + 1 + len(kept) + 2 > width:
+            break
+        kept = f"{part}/{kept}"
+    return f"…/{kept}"
+
+
 def status_cell(status: str, text: str | None = None) -> str:
     """The status word (or `text`) in the status's colour."""
     return f"[{STATUS_STYLE.get(status, 'yellow')}]{escape(text or status)}[/]"
@@ -52,3 +68,14 @@ def setting(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return escape(str(value))
+
+
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def dataset_name(name: str | None, source: str | None = None) -> str:
+    """A data set as people write it: MNIST, Fashion-MNIST; the offline fallback says it is a sample."""
+    shown_name = DATASET_NAMES.get(str(name), str(name or "?"))
+    if source and "offline" in source:
+        return f"{shown_name} (offline 5,000-digit sample)"
+    return shown_name

@@ -36,9 +36,10 @@ def _prediction(r: Mapping, classes: list, top: int) -> Text:
     if r["low_confidence"]:
         text.append("  low confidence", "bold yellow")
     order = sorted(range(len(classes)), key=lambda k: -r["probabilities"][k])[:top]
+    width = max([3, *(len(str(c)) for c in classes)])  # the bars start in one column, whatever the class names' lengths
     for k in order:
         p = r["probabilities"][k]
-        text.append(f"\n  {classes[k]:>3} ")
+        text.append(f"\n  {classes[k]:>{width}} ")
         text.append(f"{'█' * round(p * 30):<30}", "cyan")
         text.append(f" {p:6.1%}")
     return text

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 from rich import box
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from mnistcli.models import registry
-from mnistcli.report.cells import STATUS_STYLE, count, pct, seconds, setting, size, status_cell
-from mnistcli.report.console import console, err_console
+from mnistcli.report.cells import count, pct, seconds, setting, short_path, size, status_cell
+from mnistcli.report.console import console, err_console, next_steps
+from mnistcli.runs.rundir import shown
 
 # Short column titles for the settings sweeps vary most, so a summary fits an 80-column terminal.
 SHORT_TITLES = {"learning_rate": "lr", "batch_size": "batch", **registry.SHORT_TITLES}
@@ -36,20 +38,26 @@ def sweep_job(num: int, m: Mapping) -> None:
     )
 
 
-def _listing(title: str, caption: str | None = None) -> Table:
+def _listing() -> Table:
     """The borderless table that sweeps and `mnistcli runs` list their rows in."""
-    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
-                 collapse_padding=True)
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+
+
+def _path(path: str, reserved: int = 0) -> str:
+    """A folder as the user would type it, shortened to "…/<name>" only where the terminal is too narrow."""
+    return escape(short_path(shown(path), max(console.width - reserved, 20)))
 
 
 def sweep_summary(s: Mapping) -> None:
-    """The end-of-sweep table: one row per job, best first and highlighted."""
+    """The end-of-sweep table: one row per job, best first and highlighted.
+
+    Its title and footnote are lines of their own, never a table title squeezed to the table's width.
+    """
     counts = ", ".join(f"{n} {status}" for status, n in s["counts"].items()) or "none found"
     metric = "validation" if s["sorted_by"] == "val_accuracy" else "test (no validation split)"
-    table = _listing(
-        f"sweep {escape(s['sweep_dir'])}\n{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first",
-        caption="also in the sweep folder: summary.csv, summary.json",
-    )
+    console.print(f"[bold]sweep[/] {_path(s['sweep_dir'], 6)}", soft_wrap=True)
+    console.print(f"{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first")
+    table = _listing()
     table.add_column("job", justify="right", no_wrap=True)
     for title in _headers(s["columns"]):
         table.add_column(escape(title), no_wrap=True)
@@ -71,9 +79,13 @@ def sweep_summary(s: Mapping) -> None:
             cells.append(status_cell(row["status"], text))
         table.add_row(*cells, style="bold green" if row["job"] == s["best"] else None)
     console.print(table)
+    console.print("also in the sweep folder: summary.csv, summary.json", style="dim")
     for row in s["jobs"]:
         if row["status"] in ("failed", "died") and row.get("error"):
             err_console.print(Text(f"job {row['job']} {row['status']}: ", style="red") + Text(row["error"]), soft_wrap=True)
+    best = next((row for row in s["jobs"] if row["job"] == s["best"]), None)
+    if best is not None:
+        next_steps(best["run_dir"])
 
 
 def _when(iso: str | None) -> str:
@@ -88,32 +100,89 @@ def _when(iso: str | None) -> str:
         return escape(iso)
 
 
+# `mnistcli runs` columns after the run folder: title, justify, and the row's cell.
+_RUN_COLUMNS = (
+    ("model", "left", lambda row: escape(str(row["model"] or "-"))),
+    ("settings", "left", lambda row: _run_settings(row)),
+    ("val", "right", lambda row: pct(row["val_accuracy"], 1)),
+    ("test", "right", lambda row: pct(row["test_accuracy"], 1)),
+    ("time", "right", lambda row: seconds(row["train_seconds"])),
+    ("status", "left", lambda row: status_cell(row["status"])),
+)
+
+
 def runs_table(r: Mapping) -> None:
-    """`mnistcli runs`: one row per run or sweep job."""
+    """`mnistcli runs`: one row per run or sweep job, best first.
+
+    Where the terminal is wide enough every run is one line, its folder in the first column. Where it is not
+    (80 columns), each run takes two: its numbers, then its folder on a line of its own, so that no path is
+    ever wrapped or cut and the numbers stay in aligned columns.
+    """
     if not r["runs"]:
         console.print(f"no runs under {escape(r['root'])}/ - train one with `mnistcli train`")
         return
-    shown = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
-    table = _listing(f"{shown} runs under {escape(r['root'])}/, sorted by {r['sort']}")
+    shown_count = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
+    console.print(f"{shown_count} runs under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
+    paths = [escape(shown(row["run_dir"])) for row in r["runs"]]
+    cells = [[fill(row) for _, _, fill in _RUN_COLUMNS] for row in r["runs"]]
+    table = _listing()
     table.add_column("when", no_wrap=True)
-    # The run folder and the settings wrap in a narrow terminal; the numbers never do.
-    table.add_column("run", overflow="fold", ratio=2, min_width=8)
-    table.add_column("model", no_wrap=True)
-    table.add_column("settings", ratio=3, min_width=12)
-    for name in ("val", "test", "time"):
-        table.add_column(name, justify="right", no_wrap=True, min_width=5)
-    table.add_column("status", no_wrap=True, min_width=max(len(s) for s in STATUS_STYLE))
-    for row in r["runs"]:
-        table.add_row(
-            _when(row["when"]), escape(row["run"]), escape(str(row["model"] or "-")), _run_settings(row),
-            pct(row["val_accuracy"], 1), pct(row["test_accuracy"], 1), seconds(row["train_seconds"]),
-            status_cell(row["status"]),
-        )
-    console.print(table)
+    table.add_column("run", no_wrap=True)
+    for title, justify, _ in _RUN_COLUMNS:
+        table.add_column(title, justify=justify, no_wrap=title != "settings")
+    for row, path, row_cells in zip(r["runs"], paths, cells):
+        table.add_row(_when(row["when"]), path, *row_cells)
+    if Measurement.get(console, console.options.update(width=10_000), table).maximum <= console.width:
+        console.print(table)
+        return
+    _two_line_runs(paths, cells)
+
+
+def _two_line_runs(paths: list[str], cells: list[list[str]]) -> None:
+    """The runs as two lines each, in fixed-width columns: the settings wrap between their parts, nothing else."""
+    titles = [title for title, _, _ in _RUN_COLUMNS]
+    flex = titles.index("settings")
+    widths = [max(Text.from_markup(c).cell_len for c in [title, *(row[i] for row in cells)]) for i, title in enumerate(titles)]
+    gap = 2
+    rest = sum(w for i, w in enumerate(widths) if i != flex) + gap * (len(widths) - 1)
+    widths[flex] = max(12, min(widths[flex], console.width - rest))
+
+    def grid() -> Table:
+        t = Table.grid(padding=(0, 0, 0, gap), pad_edge=False)
+        for i, (_, justify, _) in enumerate(_RUN_COLUMNS):
+            # A column's width includes its left padding (the gap), except the first's (pad_edge=False).
+            t.add_column(width=widths[i] + (gap if i else 0), justify=justify, no_wrap=i != flex)
+        return t
+
+    header = grid()
+    header.add_row(*(f"[bold]{t}[/]" for t in titles))
+    console.print(header)
+    console.print("─" * min(console.width, sum(widths) + gap * (len(widths) - 1)), style="dim")
+    for path, row_cells in zip(paths, cells):
+        line = grid()
+        row_cells = list(row_cells)
+        row_cells[flex] = _wrapped(row_cells[flex], widths[flex])
+        line.add_row(*row_cells)
+        console.print(line)
+        console.print(f"  {path}", style="dim", no_wrap=True, overflow="ignore", crop=False)
+
+
+def _wrapped(parts_text: str, width: int) -> str:
+    """Comma-separated settings broken into lines between parts (never inside "lr 0.001") to fit `width`."""
+    lines: list[str] = []
+    for part in parts_text.split(", "):
+        candidate = f"{lines[-1]}, {part}" if lines else part
+        if lines and Text.from_markup(candidate).cell_len <= width:
+            lines[-1] = candidate
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _run_settings(row: Mapping) -> str:
-    """The settings that tell runs apart, in one cell that may wrap: "hidden layers 128-64 relu, lr 0.001, batch 32, 5 ep"."""
+    """The settings that tell runs apart, in one cell: "128-64 relu, lr 0.001, batch 32, 5 ep"."""
     parts = [escape(row.get("model_settings") or "-")]
     for key, label in (("learning_rate", "lr "), ("batch_size", "batch "), ("epochs", "")):
         if row.get(key) is not None:

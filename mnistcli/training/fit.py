@@ -42,7 +42,7 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
     uninterrupted one would.
     """
     from mnistcli.evaluation.scoring import validation_logs
-    from mnistcli.report.progress import RichProgress
+    from mnistcli.report.progress import training_display
     from mnistcli.training.checkpoint import Checkpointer, ResumableEarlyStopping
 
     keras = import_keras()
@@ -54,10 +54,14 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
     # (history.csv, bench/train_speed.py) and the progress display read.
     callbacks = [
         keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: clock.update(start=time.perf_counter()),
+            # The learning rate the epoch starts with (its schedule's value at the epoch's first step).
+            on_epoch_begin=lambda epoch, logs: clock.update(
+                lr=float(model.optimizer.learning_rate), start=time.perf_counter()
+            ),
             on_epoch_end=lambda epoch, logs: logs.update(
                 validation_logs(model, ds.x_val, ds.y_val) if has_val else {},
                 seconds=time.perf_counter() - clock["start"],
+                learning_rate=clock["lr"],
             ),
         )
     ]
@@ -67,12 +71,14 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
             settings.early_stopping_patience, resumed and resumed.early_stopping, resumed and resumed.best_weights
         )
         callbacks.append(stopper)
+    # Bars on a terminal, a line per epoch elsewhere, the run's log always; after early stopping, which it reports,
+    # and before the checkpoint: a Ctrl-C between the two cannot leave a checkpointed epoch out of the log.
+    display = training_display(
+        settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size), progress=settings.progress,
+        early_stopping=stopper,
+    )
     checkpointer = Checkpointer(run_dir, history, stopper)
-    callbacks.append(checkpointer)  # after early stopping: it saves its verdict
-    display = None
-    if settings.progress:
-        display = RichProgress(settings.epochs, steps_per_epoch(len(ds.y_train), settings.batch_size))
-        callbacks.append(display)
+    callbacks += [*display, checkpointer]  # the checkpointer after early stopping: it saves its verdict
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
     if first >= settings.epochs or stopped:
         # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.
@@ -97,6 +103,6 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
         checkpointer.flush()  # stopped mid-epoch: keep the last completed epoch, not half of this one
         raise
     finally:
-        if display is not None:
-            display.progress.stop()  # an interrupted fit skips on_train_end: the live display must end anyway
+        for shown in display:
+            shown.close()  # an interrupted fit skips on_train_end: the live display must end anyway
     return history

@@ -19,7 +19,7 @@ from mnistcli import report  # noqa: E402
 from mnistcli.config import command_line  # noqa: E402
 from mnistcli.config.groups import check_choices  # noqa: E402
 from mnistcli.errors import MnistcliError, one_line  # noqa: E402
-from mnistcli.runs.rundir import METRICS_FILE, shown  # noqa: E402
+from mnistcli.runs.rundir import METRICS_FILE  # noqa: E402
 from mnistcli.sweeps import jobs  # noqa: E402
 from mnistcli.training.pipeline import record_failure, train  # noqa: E402
 
@@ -61,7 +61,8 @@ def hydra_main(cfg: DictConfig):
         return None
     if multirun:  # one line per job, the table at the end; returns the objective a sweeper maximises
         return jobs.job_end(hc.job.num, record)
-    report.metrics_report(record.to_dict(), title=f"{record.name}  {shown(run_dir)}")
+    report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)})
+    report.next_steps(str(run_dir))
     return record
 
 
@@ -115,7 +116,8 @@ def resume_from_args(args: list[str]) -> bool:
     run_dir, overrides = parsed
     cfg = resume_config(run_dir, overrides)
     record = train(cfg, run_dir, resume=True)
-    report.metrics_report(record.to_dict(), title=f"{record.name}  {shown(run_dir)} (resumed)")
+    report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)}, "resumed")
+    report.next_steps(str(run_dir))
     return True
 
 

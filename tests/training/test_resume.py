@@ -114,6 +114,23 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(three_runs):
     assert not names & {"checkpoint", ".lock"} and not [n for n in names if ".tmp" in n]
 
 
+def log_lines(run: Path) -> list[str]:
+    """mnistcli.log's messages, without their time and level."""
+    return [line.split(maxsplit=3)[3] for line in (run / "mnistcli.log").read_text().splitlines()]
+
+
+def test_a_resumed_run_log_tells_the_whole_story(three_runs):
+    *_, run, _stopped, _interrupted, _files = three_runs
+    lines = log_lines(run)
+    epochs = [line.split("  ")[0] for line in lines if line.startswith("epoch ")]
+    assert epochs == ["epoch 1/3", "epoch 2/3", "epoch 3/3"], lines
+    interrupted = next(i for i, line in enumerate(lines) if line.startswith("interrupted after epoch 1 of 3"))
+    resumed = next(i for i, line in enumerate(lines) if line.startswith("mnistcli train (resumed after epoch 1)"))
+    assert lines.index(next(line for line in lines if line.startswith("epoch 1/3"))) < interrupted < resumed
+    assert sum(line.startswith("data dir ") for line in lines) == 2  # each start says where its data came from
+    assert lines[-1].startswith("completed: test accuracy ")
+
+
 def test_same_seed_is_bit_identical_over_several_epochs(three_runs):
     first, second, *_ = three_runs
     a, b = metrics(first), metrics(second)
@@ -196,7 +213,8 @@ def test_interrupt_while_loading_data_leaves_nothing(workdir, tiny_mnist, monkey
     monkeypatch.setattr(mnistcli.training.pipeline, "load_data", stop)
     result = runner.invoke(app, ["train", *ARGS, f"data.dir={tiny_mnist}"])
     assert result.exit_code == 143, result.output
-    assert result.output.strip() == "error: interrupted by SIGTERM"
+    # The run's header is on screen from the start (issue 15); then the one error line.
+    assert result.output.strip().splitlines()[-1] == "error: interrupted by SIGTERM" and "Traceback" not in result.output
     assert not (workdir / "outputs").exists() or not any((workdir / "outputs").rglob("*"))
 
 
