@@ -55,9 +55,13 @@ def _shown(value: Any) -> str:
 
 def _keys(section: str, model: type[BaseModel], values: Mapping) -> list[dict]:
     rows = []
-    for name in model.model_fields:
+    for name, field in model.model_fields.items():
         key = f"{section}.{name}" if section else name
         if key in RARELY_CHANGED or name not in values:
+            continue
+        inner = field.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and isinstance(values[name], Mapping):
+            rows += _keys(key, inner, values[name])  # a nested section (data.augment): one row per key
             continue
         rows.append({"key": key, "value": _shown(values[name]), "allowed": schema.expected(model, (name,)) or ""})
     return rows

@@ -21,7 +21,7 @@ def help_lines(*args: str) -> list[str]:
 
 def test_groups_with_the_option_in_use():
     lines = help_lines("--help")
-    assert "model hidden1000, hidden100x2, hidden128*, hidden128x64, hidden25x15, softmax" in " ".join(lines)
+    assert "model cnn, hidden1000, hidden100x2, hidden128*, hidden128x64, hidden25x15, lenet5, softmax" in " ".join(lines)
     assert "data fashion_mnist, mnist*" in lines and "experiment classic20x20, quick (optional)" in lines
 
 
