@@ -124,23 +124,31 @@ def evaluate(
 @app.command()
 def predict(
     images: Annotated[list[Path], typer.Argument(help="PNG/JPEG files and folders of them.", show_default=False)],
-    run_dir: Annotated[Optional[Path], typer.Option("--run", help="Run folder (default: the newest under outputs/).")] = None,
+    run_dir: Annotated[
+        Optional[str],
+        typer.Option("--run", help="Run folder, or [bold]best[/] (best validation accuracy on MNIST). Default: the newest MNIST run."),
+    ] = None,
+    single: Annotated[bool, typer.Option("--single", help="Read each image as one digit (no segmentation).")] = False,
+    any_dataset: Annotated[
+        bool, typer.Option("--any-dataset", help="Also use a run trained on another dataset (Fashion-MNIST...).")
+    ] = False,
     top: Annotated[int, typer.Option("--top", min=1, max=10, help="Show the K most likely classes.")] = 3,
-    show: Annotated[bool, typer.Option("--show", help="Also draw the 28x28 input the model saw.")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Also draw the digits' boxes and each 28x28 input the model saw.")] = False,
     invert: Annotated[Optional[bool], typer.Option("--invert/--no-invert", help="Force ink polarity (default: detect).", show_default=False)] = None,
     backend: Annotated[str, typer.Option("--backend", help="auto (LiteRT when exported), litert or keras.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array and nothing else on stdout.")] = False,
 ) -> None:
-    """Read handwritten digits from image files: photographed, scanned or drawn, any size or colours."""
-    from mnistcli.inference.predict import predict_files
+    """Read handwritten numbers (one line of digits) or single digits from image files: photographed,
+    scanned or drawn, any size or colours."""
+    from mnistcli.inference.predict import json_row, predict_files
 
     if backend not in ("auto", "litert", "keras"):
         _call(_bad, f"--backend must be auto, litert or keras, got {backend!r}")
-    result = _call(predict_files, images, run_dir, invert, backend)
+    result = _call(predict_files, images, run_dir, invert, backend, single, any_dataset)
     from mnistcli import report
 
     if as_json:
-        rows = [{k: v for k, v in r.items() if k != "pixels"} for r in result["results"]]
+        rows = [json_row(r) for r in result["results"]]
         sys.stdout.write(json.dumps(rows) + "\n")
         for r in result["results"]:
             if "error" in r:
@@ -178,14 +186,17 @@ def runs(
 
 @app.command()
 def serve(
-    run: Annotated[Optional[str], typer.Option("--run", help="Run folder, or 'best' (best validation accuracy on MNIST); default: the newest.")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="Run folder, or 'best' (best validation accuracy on MNIST); default: the newest MNIST run.")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 opens it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    any_dataset: Annotated[
+        bool, typer.Option("--any-dataset", help="Also use a run trained on another dataset (Fashion-MNIST...).")
+    ] = False,
 ) -> None:
     """Draw digits and numbers in the browser, read live by a trained run (a web page and a JSON API)."""
     from mnistcli.serve.server import Server
 
-    server = _call(Server, run, host, port)
+    server = _call(Server, run, host, port, any_dataset=any_dataset)
     from mnistcli import report
 
     report.serving(server.info)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: A reading's arrays, for a terminal's drawing; `predict --json` leaves them out, and so does the API.
-ARRAY_KEYS = ("pixels", "inputs", "thumbnail", "thumb_scale")
+from mnistcli.inference.predict import json_row
 
 
 def api_row(reading: dict, name: str, run_id: str, with_inputs: bool = False) -> dict:
@@ -14,7 +13,7 @@ def api_row(reading: dict, name: str, run_id: str, with_inputs: bool = False) ->
     A reading that describes its run (`run`, with the run's folder in `dir`) names the run by its id instead:
     an answer never shows where the server's files are.
     """
-    row = {"file": name, **{k: v for k, v in reading.items() if k not in ARRAY_KEYS}}
+    row = {"file": name, **json_row(reading)}
     if isinstance(row.get("run"), dict) and "dir" in row["run"]:
         row["run"] = {**row["run"], "dir": run_id}
     if with_inputs:

@@ -11,12 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from mnistcli.errors import MnistcliError
-from mnistcli.inference.predict import Reader
+from mnistcli.inference.predict import DIGITS_DATASET as DIGITS, Reader, choose_run
 from mnistcli.runs.listing import list_runs
-from mnistcli.runs.rundir import OUTPUTS, resolve_run, shown
-
-#: The dataset a run must have been trained on to be offered in the page's picker (and to be `--run best`).
-DIGITS = "mnist"
+from mnistcli.runs.rundir import OUTPUTS, shown
 
 #: Keys of a listing row that the API shows; run_dir (a local path) is not among them.
 PUBLIC_KEYS = ("model", "model_settings", "dataset", "test_accuracy", "val_accuracy", "params", "when", "status")
@@ -24,23 +21,6 @@ PUBLIC_KEYS = ("model", "model_settings", "dataset", "test_accuracy", "val_accur
 
 class UnknownRun(MnistcliError):
     """A run id that is not in the listing (an API client's mistake: 404)."""
-
-
-def best_run(root: Path = OUTPUTS) -> Path:
-    """The completed run trained on MNIST with the best validation accuracy (test accuracy breaks ties)."""
-    listed = list_runs(root)["runs"] if Path(root).is_dir() else []
-    rows = [r for r in listed if r["status"] == "completed" and r["dataset"] == DIGITS]
-    if not rows:
-        raise MnistcliError(f"no completed run trained on {DIGITS} under {root}/ - train one with `mnistcli train`")
-    best = max(rows, key=lambda r: (r["val_accuracy"] is not None, r["val_accuracy"] or 0.0, r["test_accuracy"] or 0.0))
-    return Path(best["run_dir"])
-
-
-def choose_run(run: str | Path | None, root: Path = OUTPUTS) -> Path:
-    """`--run`: a run folder, "best", or None for the newest finished run under root."""
-    if run is not None and str(run) == "best":
-        return best_run(root)
-    return resolve_run(None if run is None else Path(run), root)
 
 
 class Served:
@@ -54,7 +34,7 @@ class Served:
 
     def __init__(self, run_id: str, run_dir: Path, backend: str):
         self.id = run_id
-        self.reader = Reader(run_dir, backend)
+        self.reader = Reader(run_dir, backend, any_dataset=True)  # the catalog has chosen it already
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="mnistcli-read")
         size = self.reader.image_size
         self.reader.classify(np.zeros((1, size, size), np.float32))  # load the model now, not on a request
@@ -74,13 +54,16 @@ class Served:
 class Catalog:
     """The runs under root (outputs/) by id, the default run (loaded at once), and the few other runs loaded so far."""
 
-    def __init__(self, run: str | Path | None = None, root: Path = OUTPUTS, backend: str = "auto", keep: int = 4):
+    def __init__(
+        self, run: str | Path | None = None, root: Path = OUTPUTS, backend: str = "auto", keep: int = 4,
+        any_dataset: bool = False,
+    ):
         self.root = Path(root)
         self.backend = backend
         self.keep = keep
         self._lock = threading.Lock()
         self._loaded: OrderedDict[str, Served] = OrderedDict()
-        chosen = choose_run(run, self.root)
+        chosen = choose_run(run, any_dataset, self.root)
         default_dir = chosen.resolve()
         listed, self._ids = self._listing(default_dir)
         default_id = next((i for i, d in self._ids.items() if d == default_dir), None)

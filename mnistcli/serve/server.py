@@ -48,12 +48,15 @@ def bind(host: str, port: int) -> socket.socket:
 class Server:
     """A run loaded and a socket bound; `run()` serves until Ctrl-C or SIGTERM."""
 
-    def __init__(self, run: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY):
+    def __init__(
+        self, run: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, max_body: int = MAX_BODY,
+        any_dataset: bool = False,
+    ):
         from mnistcli.serve.app import create_app
 
         self.socket = bind(host, port)  # first: a taken port is said at once, not after loading the model
         try:
-            self.catalog = Catalog(run)
+            self.catalog = Catalog(run, any_dataset=any_dataset)
         except BaseException:
             self.socket.close()
             raise

@@ -1,1 +1,2 @@
-"""The vision layer: a picture of handwriting in, MNIST-like 28x28 digits out (numpy and Pillow only, no TensorFlow)."""
+"""The vision layer: a picture of handwriting in, MNIST-like 28x28 digits out (numpy and Pillow; SciPy's ndimage
+for finding the digits of a number, in ``segment`` only; no TensorFlow)."""

@@ -26,6 +26,11 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 
 def read_grey(name: str) -> np.ndarray:
     """Decode the file ``name`` into a 2-D float32 grey image in [0, 1] (long side at most about WORK_SIZE)."""
+    return read_image(name)[0]
+
+
+def read_image(name: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """``read_grey``, and the picture's own (width, height) upright (after EXIF turning), to map boxes back."""
     if os.path.isdir(name):
         raise MnistcliError(f"{name}: is a folder, not an image file")
     try:
@@ -38,12 +43,17 @@ def read_grey(name: str) -> np.ndarray:
 
 def grey_from_bytes(data: bytes, name: str = "upload") -> np.ndarray:
     """The same as read_grey for an image's bytes (a web upload); ``name`` starts every error message."""
+    return image_from_bytes(data, name)[0]
+
+
+def image_from_bytes(data: bytes, name: str = "upload") -> tuple[np.ndarray, tuple[int, int]]:
+    """The same as read_image for an image's bytes."""
     if not data:
         raise MnistcliError(f"{name}: empty (0 bytes), not an image")
     return _decode(io.BytesIO(data), name)
 
 
-def _decode(source, name: str) -> np.ndarray:
+def _decode(source, name: str) -> tuple[np.ndarray, tuple[int, int]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -58,8 +68,11 @@ def _decode(source, name: str) -> np.ndarray:
                     shrink = max(width, height) / WORK_SIZE
                     img.draft(img.mode, (int(width / shrink), int(height / shrink)))
                 img.load()
+                loaded = img.size
                 img = _upright(img)
-                return _to_grey(img)
+                turned = img.size != loaded  # a quarter turn (EXIF): width and height swap
+                size = (height, width) if turned else (width, height)
+                return _to_grey(img), size
     except MnistcliError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -17,7 +17,7 @@ from mnistcli.data.resize import resize_digits
 from mnistcli.errors import MnistcliError
 from mnistcli.vision.decode import read_grey
 from mnistcli.vision.frame import FIELD, mnist_frame
-from mnistcli.vision.ink import ink_is_dark, normalise
+from mnistcli.vision.ink import find_ink
 
 def load_digit(path: str | os.PathLike, image_size: int = 28, invert: bool | None = None) -> np.ndarray:
     """Read a digit image and make it look like an MNIST digit.
@@ -55,14 +55,7 @@ def digit_from_grey(grey: np.ndarray, image_size: int = 28, invert: bool | None 
     grey = np.asarray(grey, dtype=np.float32)
     if grey.ndim != 2 or grey.size == 0:
         raise MnistcliError(f"{name}: expected a 2-D grey image, got an array of shape {grey.shape}")
-    dark_ink = ink_is_dark(grey) if invert is None else bool(invert)
-    try:
-        ink = normalise(grey, dark_ink, name)
-    except MnistcliError as exc:
-        if invert is None:
-            raise
-        raise MnistcliError(f"{exc} (ink colour was forced: invert={bool(invert)})") from None
-    digit = mnist_frame(ink, name)
+    digit = mnist_frame(find_ink(grey, invert, name), name)
     if image_size != FIELD:
         digit = resize_digits(digit[None], int(image_size))[0]
     return np.clip(digit, 0.0, 1.0).astype(np.float32)

@@ -124,7 +124,7 @@ def _centre_of_mass(a: np.ndarray) -> tuple[float, float]:
     return rows, cols
 
 
-def mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
+def mnist_frame(ink: np.ndarray, name: str, drop_frame: bool = True) -> np.ndarray:
     """Ink map -> 28x28 MNIST-style digit: 20x20 box, aspect kept, area anti-aliased, centred by mass.
 
     The box is the extent of the half-intensity ink (the stroke edges of an anti-aliased drawing), so
@@ -132,7 +132,8 @@ def mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
     The digit is placed with sub-pixel precision so its centre of mass is exactly at (14, 14) (MNIST's
     own digits are within half a pixel of it).
     """
-    ink = _drop_frame(ink)
+    if drop_frame:  # (segmentation has cleared the whole picture's frame before cutting out one digit)
+        ink = _drop_frame(ink)
     core = ink >= 0.5
     if not core.any():
         raise MnistcliError(f"{name}: no ink found - is the image blank?")
@@ -147,6 +148,8 @@ def mnist_frame(ink: np.ndarray, name: str) -> np.ndarray:
         big = big.resize((ink.shape[1] * factor, ink.shape[0] * factor), Image.BILINEAR)
         ink = np.asarray(big, dtype=np.float32)
         core = ink >= 0.5
+        if not core.any():  # a speck of one or two pixels, smoothed below half by the interpolation
+            raise MnistcliError(f"{name}: no ink found - is the image blank?")
         top, bottom, left, right = _ink_box(core)
         long_side = max(bottom - top, right - left)
     factor = int(long_side // (4 * BOX))

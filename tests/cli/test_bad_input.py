@@ -197,6 +197,13 @@ def data_changed(env):
     path.write_text(json.dumps(m))
 
 
+def fashion_run(env):
+    path = env.run / "metrics.json"
+    m = json.loads(path.read_text())
+    m["data"]["name"] = m["config"]["data"]["name"] = "fashion_mnist"  # as if trained with data=fashion_mnist
+    path.write_text(json.dumps(m))
+
+
 def still_running(env):
     fd = os.open(env.run / ".lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what the training process holds
@@ -207,6 +214,7 @@ def still_running(env):
 
 C, D, R, E = "Config and overrides", "Data files", "Run folders: evaluate and resume", "Disk and folders"
 S = "mnistcli serve"
+P = "Reading images: predict"
 Q = "train.epochs=1 train.progress=false data.train_limit=500"  # after the mistake: a quick run otherwise
 CASES = [
     Case("group-option", C, "mnistcli train model=hidden7",
@@ -359,6 +367,13 @@ CASES = [
     Case("serve-address", S, "mnistcli serve --run RUN --host 192.0.2.1",
          "cannot listen on 192.0.2.1:8000 (Cannot assign requested address)",
          "Give an address of this machine: 127.0.0.1 (the default), or 0.0.0.0 for every interface."),
+    Case("predict-other-dataset", P, "mnistcli predict DATA --run RUN",
+         "was trained on fashion_mnist, not handwritten digits (mnist) - pick another run (--run best), or pass --any-dataset",
+         "Read digits with a run trained on MNIST (`--run best` picks the one with the best validation accuracy); "
+         "`--any-dataset` uses this run anyway, one class per picture.", fashion_run),
+    Case("predict-best-without-runs", P, "mnistcli predict DATA --run best",
+         "no completed runs trained on mnist under outputs/ - train one with `mnistcli train`",
+         "Train a model first (`mnistcli train`), or name a run folder with `--run`."),
 
     Case("outputs-is-a-file", E, f"mnistcli train data.dir=DATA {Q}", "cannot write the run folder",
          "Move the file called outputs away, or run from another folder.", outputs_is_a_file),

@@ -92,7 +92,7 @@ def test_a_taken_port_is_one_line(serve_root, monkeypatch):
 
 
 @pytest.mark.parametrize("run, says", [("no/such/run", "run folder no/such/run does not exist"),
-                                       ("best", "no completed run trained on mnist under outputs/")])
+                                       ("best", "no completed runs trained on mnist under outputs/")])
 def test_no_run_to_serve_is_one_line(tmp_path, monkeypatch, run, says):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["serve", "--run", run, "--port", "0"])
