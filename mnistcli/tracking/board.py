@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mnistcli.errors import MnistcliError
-from mnistcli.runs.rundir import OUTPUTS
+from mnistcli.runs.rundir import OUTPUTS, shown
 from mnistcli.tracking.tensorboard import EVENTS_DIR
 
 INSTALL = 'pip install "mnistcli[tensorboard]"'
@@ -17,11 +17,11 @@ INSTALL = 'pip install "mnistcli[tensorboard]"'
 def board_command(folder: Path | None, port: int = 6006, host: str = "127.0.0.1") -> list[str]:
     """The command that serves `folder`'s event files (default outputs/); one line when there are none to show."""
     root = Path(folder) if folder is not None else OUTPUTS
-    if not root.is_dir():
+    if folder is not None and not root.is_dir():
         raise MnistcliError(f"{root} is not a folder")
-    if not any(root.rglob("events.out.tfevents.*")):
+    if not root.is_dir() or not any(root.rglob("events.out.tfevents.*")):
         raise MnistcliError(
-            f"no TensorBoard event files under {root}/ - train with logger=[csv,tensorboard] to write them"
+            f"no TensorBoard event files under {shown(root)}/ - train with logger=[csv,tensorboard] to write them"
             f" (into the run folder's {EVENTS_DIR}/)"
         )
     if importlib.util.find_spec("tensorboard") is None:

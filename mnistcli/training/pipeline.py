@@ -93,14 +93,14 @@ def _train_with(
         record = RunRecord.started(
             cfg, classes=ds.classes, data=data_info, params=model.count_params(), versions=versions(), git=git_state()
         )
+    # Before the run's first record: an MLflow store out of reach is one line and leaves no run folder behind.
+    record = loggers.start(run_dir, record)
     start = time.perf_counter()
     before = record.train_seconds or 0.0  # seconds spent before an interruption
     write_record(run_dir, record)
     log.keep()  # the folder is this run's now: its log is written from here on, with what was said so far
     export = None
     try:
-        record = loggers.start(run_dir, record)  # an MLflow store out of reach fails the run here, untrained
-        write_record(run_dir, record)
         report.model_ready(record.params, steps)
         history = fit_model(
             model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed, callbacks=loggers.callbacks()
