@@ -40,9 +40,11 @@ def client(uri: str):
     """An MlflowClient on `uri` (the store's folder made first), with MLflow's start-up chatter kept off the terminal."""
     # MLflow's usage telemetry would try the network at every run; users can turn it on again.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    for name in ("mlflow", "alembic"):  # "Creating initial MLflow database tables..." on every new store
-        logging.getLogger(name).setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
+
+    # After the import, which sets MLflow's own levels: "Creating initial MLflow database tables..." on a new store.
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     if is_default(uri):
         OUTPUTS.mkdir(parents=True, exist_ok=True)
