@@ -24,12 +24,22 @@ class Loggers:
 
             self.mlflow = MlflowRun(self.chosen["mlflow"] or {})
 
-    def start(self, run_dir: Path, record: RunRecord) -> RunRecord:
-        """Open what needs opening (the MLflow run); the record returned says where the run is tracked."""
+    def start(self, run_dir: Path, record: RunRecord, *, resumed: bool = False) -> RunRecord:
+        """Open what needs opening (the MLflow run; a resumed run's own again); the record returned says where
+        the run is tracked."""
         self.run_dir = Path(run_dir)
         if self.mlflow is None:
             return record
-        return record.replace(tracking={**(record.tracking or {}), **self.mlflow.start(self.run_dir, record)})
+        tracked = self.mlflow.start(self.run_dir, record, resumed=resumed)
+        return record.replace(tracking={**(record.tracking or {}), **tracked})
+
+    def record_twin(self, run_dir: Path, record: RunRecord) -> RunRecord:
+        """A sweep job that reused a finished twin's result (sweeps/jobs.py): its MLflow run holds its own
+        config and the twin's numbers, tagged mnistcli.duplicate_of; nothing else was trained or written."""
+        record = self.start(run_dir, record)
+        if self.mlflow is not None:
+            self.mlflow.finish(self.run_dir, record)
+        return record
 
     def callbacks(self) -> list:
         """Keras callbacks, to run after the callback that adds the validation scores to each epoch's logs."""

@@ -42,7 +42,7 @@ class MlflowRun:
         self.run_id: str | None = None
         self.client = None
 
-    def start(self, run_dir: Path, record: RunRecord) -> dict:
+    def start(self, run_dir: Path, record: RunRecord, *, resumed: bool = False) -> dict:
         """Create the run (or reopen a resumed run's) and log its parameters and tags; returns what the run
         record keeps of it. A store that cannot be reached fails here, before any training."""
         from mlflow.entities import Param, RunTag
@@ -52,7 +52,7 @@ class MlflowRun:
         try:
             self.client = mlflow_store.client(uri)
             previous = (record.tracking or {}).get("mlflow") or {}
-            if previous.get("run_id") and previous.get("tracking_uri") == uri:
+            if resumed and previous.get("run_id") and previous.get("tracking_uri") == uri:
                 self.run_id = previous["run_id"]  # a resumed run goes on in the same MLflow run
                 self.client.update_run(self.run_id, status="RUNNING")
                 return {"mlflow": previous}
@@ -85,6 +85,8 @@ class MlflowRun:
         if record.git:
             tags["mlflow.source.git.commit"] = record.git["commit"]
             tags["mnistcli.git_dirty"] = str(record.git.get("dirty", "")).lower()
+        if record.duplicate_of:
+            tags["mnistcli.duplicate_of"] = record.duplicate_of
         if parent:
             tags["mlflow.parentRunId"] = parent["run_id"]  # MLflow's UI nests the job under its sweep
         return tags

@@ -81,7 +81,8 @@ def fit_model(
         early_stopping=stopper,
     )
     checkpointer = Checkpointer(run_dir, history, stopper)
-    callbacks += [*display, checkpointer, *extra]  # the checkpointer after early stopping: it saves its verdict
+    # The loggers' callbacks too before the checkpoint, for the same reason: an epoch the checkpoint has is in them.
+    callbacks += [*display, *extra, checkpointer]  # the checkpointer after early stopping: it saves its verdict
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
     if first >= settings.epochs or stopped:
         # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.

@@ -94,7 +94,7 @@ def _train_with(
             cfg, classes=ds.classes, data=data_info, params=model.count_params(), versions=versions(), git=git_state()
         )
     # Before the run's first record: an MLflow store out of reach is one line and leaves no run folder behind.
-    record = loggers.start(run_dir, record)
+    record = loggers.start(run_dir, record, resumed=resume)
     start = time.perf_counter()
     before = record.train_seconds or 0.0  # seconds spent before an interruption
     write_record(run_dir, record)

@@ -254,3 +254,23 @@ def test_tensorboard_verb_serves_the_folder_it_is_given(logged_run, monkeypatch)
     result = runner.invoke(app, ["tensorboard", str(run.parent), "--port", "6008"])
     assert result.exit_code == 0, result.output
     assert seen["args"][4] == str(run.parent) and "6008" in seen["args"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_is_killed_in_mlflow_and_its_resume_goes_on_in_the_same_run(tmp_path, tiny_mnist, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from conftest import _train_in
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    run = _train_in(tmp_path, *SHRUNK, "train.epochs=3", f"data.dir={tiny_mnist}", "logger=[csv,mlflow]",
+                    interrupt_after=1)
+    run_id = json.loads((run / "metrics.json").read_text())["tracking"]["mlflow"]["run_id"]
+    client = MlflowClient(uri)
+    assert client.get_run(run_id).info.status == "KILLED"
+    resumed = runner.invoke(app, ["train", f"resume={run}"])
+    assert resumed.exit_code == 0, resumed.output
+    got = client.get_run(run_id)
+    assert got.info.status == "FINISHED" and len(client.search_runs([got.info.experiment_id])) == 1
+    assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [1, 2, 3]

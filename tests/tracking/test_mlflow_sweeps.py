@@ -32,16 +32,24 @@ def _runs(uri: str):
 
 
 def _trained_jobs(sweep: Path) -> dict[str, dict]:
+    """Every job that has a result: trained, or a twin's reused (duplicate), each with an MLflow run."""
     found = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/metrics.json")}
-    return {k: m for k, m in found.items() if m["status"] == "completed"}  # twins reuse a result: no run of their own
+    return {k: m for k, m in found.items() if m["status"] in ("completed", "duplicate")}
 
 
-def test_an_optuna_search_is_a_parent_run_with_a_child_per_trial(tmp_path, tiny_mnist, monkeypatch):
+SWEEPS = {
+    "optuna": ["hparams_search=mlp_optuna", "hydra.sweeper.n_trials=3"],
+    # Softmax has no hidden layer to activate: job 1 is job 0's twin, not trained again, yet a child run too.
+    "grid-with-a-twin": ["model=softmax", "model.activation=relu,tanh"],
+}
+
+
+@pytest.mark.parametrize("sweep_args", SWEEPS.values(), ids=SWEEPS.keys())
+def test_a_sweep_is_a_parent_run_with_a_child_per_job(sweep_args, tmp_path, tiny_mnist, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["train", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=3",
-                                      "logger=[csv,mlflow]", *FAST, f"data.dir={tiny_mnist}"])
+    result = CliRunner().invoke(app, ["train", "-m", *sweep_args, "logger=[csv,mlflow]", *FAST, f"data.dir={tiny_mnist}"])
     assert result.exit_code == 0, result.output
     (sweep,) = [p.parent for p in tmp_path.glob("outputs/multirun/*/*/summary.json")]
     parent, children = _runs(uri)
@@ -55,8 +63,13 @@ def test_an_optuna_search_is_a_parent_run_with_a_child_per_trial(tmp_path, tiny_
         child = by_id[record["tracking"]["mlflow"]["run_id"]]
         assert child.info.status == "FINISHED" and child.info.run_name.startswith(f"{job}_")
         assert child.data.metrics["test_accuracy"] == pytest.approx(record["test_accuracy"])
+        assert child.data.tags.get("mnistcli.duplicate_of") == record.get("duplicate_of")
         assert child.data.params["model.hidden_units"] == str(record["config"]["model"]["hidden_units"])
-    assert parent.data.metrics["best_val_accuracy"] == pytest.approx(max(r["val_accuracy"] for r in trained.values()))
+    best = summary["jobs"][0]
+    if best["val_accuracy"] is not None:
+        assert parent.data.metrics["best_val_accuracy"] == pytest.approx(best["val_accuracy"])
+    if "model=softmax" in sweep_args:
+        assert sorted(c.data.tags.get("mnistcli.duplicate_of", "-") for c in children) == ["-", "0"]
 
 
 def test_joblib_jobs_in_other_processes_find_their_parent(tmp_path, tiny_mnist):
