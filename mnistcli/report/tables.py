@@ -138,7 +138,8 @@ def runs_table(r: Mapping) -> None:
         return
     shown_count = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
     trained_on = f" trained on {r['dataset']}" if r.get("dataset") else ""
-    console.print(f"{shown_count} runs{trained_on} under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
+    runs_word = "run" if r["total"] == 1 else "runs"
+    console.print(f"{shown_count} {runs_word}{trained_on} under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
     paths = [escape(shown(row["run_dir"])) for row in r["runs"]]
     cells = [[fill(row) for _, _, fill in _RUN_COLUMNS] for row in r["runs"]]
     table = _listing()

@@ -20,13 +20,22 @@ class SweepCallback(Callback):
         from omegaconf import OmegaConf
 
         settings = OmegaConf.select(config, "logger.mlflow")
-        if settings is not None:
-            from mnistcli.tracking.mlflow_sweep import start_parent
+        if settings is None:
+            return
+        from mnistcli.errors import MnistcliError
+        from mnistcli.tracking.mlflow_sweep import start_parent
 
+        try:
             start_parent(
                 Path(str(config.hydra.sweep.dir)), OmegaConf.to_container(settings, resolve=True),
                 list(config.hydra.overrides.task),
             )
+        except MnistcliError as exc:  # MLflow missing, or its store out of reach: no job could log
+            from mnistcli import report
+
+            report.error(str(exc))
+            # Hydra would turn an Exception raised here into a warning and launch every job anyway.
+            raise SystemExit(2) from None
 
     def on_job_start(self, config, **kwargs: Any) -> None:
         from hydra.types import RunMode

@@ -45,7 +45,7 @@ class MlflowRun:
     def start(self, run_dir: Path, record: RunRecord, *, resumed: bool = False) -> dict:
         """Create the run (or reopen a resumed run's) and log its parameters and tags; returns what the run
         record keeps of it. A store that cannot be reached fails here, before any training."""
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
 
         parent = parent_run()
         uri = (parent or {}).get("tracking_uri") or mlflow_store.tracking_uri(self.settings)

@@ -15,11 +15,15 @@ DEFAULT_ARTIFACTS = "mlruns"
 
 
 def require_mlflow() -> None:
-    """Raise one line when logger=mlflow is chosen and MLflow is not installed."""
+    """Raise one line when logger=mlflow is chosen and MLflow is not installed. Called before MLflow is imported."""
     import importlib.util
 
     if importlib.util.find_spec("mlflow") is None:
         raise MnistcliError(f"logger=mlflow needs MLflow, which is not installed: {INSTALL}")
+    # MLflow's usage telemetry would try the network from every run; a user can turn it on again.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # A tracking server out of reach: MLflow's default 7 retries with backoff took over 2 minutes to say so.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 
 
 def tracking_uri(settings: dict) -> str:
@@ -38,8 +42,7 @@ def is_default(uri: str) -> bool:
 
 def client(uri: str):
     """An MlflowClient on `uri` (the store's folder made first), with MLflow's start-up chatter kept off the terminal."""
-    # MLflow's usage telemetry would try the network at every run; users can turn it on again.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    require_mlflow()
     from mlflow.tracking import MlflowClient
 
     # After the import, which sets MLflow's own levels: "Creating initial MLflow database tables..." on a new store.
