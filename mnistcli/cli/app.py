@@ -170,18 +170,33 @@ def runs(
     directory: Annotated[Optional[Path], typer.Argument(help="Folder to search (default: outputs/); a sweep folder lists its jobs.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="val_accuracy, test_accuracy, when, train_seconds, params, model or status.")] = "val_accuracy",
     top: Annotated[Optional[int], typer.Option("--top", help="Show only the first N.")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Only runs on mnist, fashion_mnist or mnist_5k (the offline sample).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list of runs and nothing else.")] = False,
 ) -> None:
-    """List single runs and sweep jobs with their settings, accuracies, time and status, best first."""
+    """List single runs and sweep jobs with their dataset, settings, accuracies, time and status, best first."""
     from mnistcli.runs.listing import list_runs
 
-    result = _call(list_runs, directory, sort=sort, top=top)
+    result = _call(list_runs, directory, sort=sort, top=top, dataset=dataset)
     if as_json:
         sys.stdout.write(json.dumps(result["runs"]) + "\n")
         return
     from mnistcli import report
 
     report.runs_table(result)
+
+
+@app.command()
+def tensorboard(
+    folder: Annotated[Optional[Path], typer.Argument(help="A run or sweep folder (default: outputs/, every run).")] = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 6006,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Open TensorBoard on the runs trained with logger=tensorboard (a run's curves, graph, confusion matrix)."""
+    from mnistcli.tracking.board import open_board
+
+    code = _call(open_board, folder, port, host)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -83,7 +83,8 @@ def explain(exc: BaseException, args: list[str]) -> MnistcliError | None:
         section, _, name = key.rpartition(".")
         where = f"{section} has no key '{name}'" if section else f"'{key}' is neither a config key nor a config group"
         return MnistcliError(f"unknown key {key}: {where}{hint} (mnistcli train --help lists every key)")
-    missing = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
+    # A single option (model=foo) is "Could not find"; an option in a list (logger=[csv,foo]) "Could not load".
+    missing = re.search(r"Could not (?:find|load) '([^']+)/([^'/]+)'", text)
     if missing:
         group, option = missing.groups()
         available = options(config_sources(args)).get(group)

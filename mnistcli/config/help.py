@@ -104,6 +104,9 @@ def train_help(args: list[str]) -> dict:
         pass  # a model config without a known family: its keys are still in --cfg job
     keys += _keys("train", schema.TrainSettings, plain.get("train") or {})
     keys += _keys("data", schema.DataSettings, plain.get("data") or {})
+    for name, values in (plain.get("logger") or {}).items():  # the chosen loggers' settings (csv has none)
+        if name in schema.LOGGERS and isinstance(values, Mapping):
+            keys += _keys(f"logger.{name}", schema.LOGGERS[name], values)
     keys += _keys("", schema.RunConfig, {"seed": plain.get("seed")})
     return {
         "header": hydra["help"]["header"].strip(),

@@ -80,6 +80,31 @@ class SeedOnly(Section):
     seed: Seed
 
 
+class CsvLogger(Section):
+    """logger.csv: history.csv in the run folder (no settings)."""
+
+
+class TensorBoardLogger(Section):
+    """logger.tensorboard: TensorBoard event files in the run folder's tensorboard/."""
+
+    write_graph: bool = expect("true or false", True)
+    histogram_freq: int = expect("an integer >= 0 (0: no weight histograms)", 0, ge=0, le=100_000)
+
+
+class MlflowLogger(Section):
+    """logger.mlflow: an MLflow run per training run, a parent run per sweep."""
+
+    tracking_uri: Optional[str] = expect("a tracking URI (or null)", None)
+    experiment: str = expect("an experiment name", "mnistcli", min_length=1)
+    log_model: bool = expect("true or false", True)
+
+
+# logger=NAME (conf/logger/NAME.yaml puts its settings under logger.NAME) -> the settings' schema.
+LOGGERS: dict[str, type[Section]] = {"csv": CsvLogger, "tensorboard": TensorBoardLogger, "mlflow": MlflowLogger}
+# A config without a logger section (a run folder from before loggers) wrote history.csv: the csv logger.
+DEFAULT_LOGGERS = {"csv": {}}
+
+
 class RunConfig(Section):
     """The whole composed config. `model` and `search` belong to the model's family and are checked there."""
 
@@ -88,6 +113,7 @@ class RunConfig(Section):
     data: DataSettings
     train: TrainSettings
     search: Optional[dict] = None
+    logger: Optional[dict] = None  # checked against LOGGERS by config/validate.py
 
 
 def expected(schema: type[BaseModel], loc: tuple) -> str | None:

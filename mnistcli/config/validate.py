@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mnistcli.config.schema import DataSettings, RunConfig, TrainSettings, expected
+from mnistcli.config.schema import LOGGERS, DataSettings, RunConfig, TrainSettings, expected
 from mnistcli.errors import MnistcliError
 from mnistcli.models import registry
 
@@ -90,12 +90,22 @@ def validate(cfg: Mapping) -> RunConfig:
             raise MnistcliError(f"model family '{family.name}' has no search knobs; remove the search section")
         check(family.search, run.search, "search")
     check(family.args, {k: v for k, v in cfg["model"].items() if k != "family"}, "model")
+    check_loggers(run.logger)
     return run
+
+
+def check_loggers(loggers: Mapping | None) -> None:
+    """Each chosen logger is known and its settings valid (logger=none leaves an empty section)."""
+    for name, settings in (loggers or {}).items():
+        if name not in LOGGERS:
+            raise MnistcliError(f"unknown logger '{name}'; valid loggers: {', '.join(LOGGERS)}{did_you_mean(str(name), list(LOGGERS))}")
+        check(LOGGERS[name], settings if settings is not None else {}, f"logger.{name}")
 
 
 def all_keys() -> list[str]:
     """Every dotted key a config can hold, for "did you mean" on the command line."""
     keys = ["seed", *(f"train.{k}" for k in TrainSettings.model_fields), *(f"data.{k}" for k in DataSettings.model_fields)]
+    keys += [f"logger.{name}.{k}" for name, schema in LOGGERS.items() for k in schema.model_fields]
     for family in registry.FAMILIES.values():
         keys += ["model.family", *(f"model.{k}" for k in family.args.model_fields if f"model.{k}" not in keys)]
         if family.search is not None:

@@ -100,9 +100,21 @@ def _when(iso: str | None) -> str:
         return escape(iso)
 
 
+# The dataset column of `mnistcli runs`: short, so a row fits 80 columns.
+_DATASET_CELLS = {"mnist": "MNIST", "fashion_mnist": "Fashion"}
+
+
+def _dataset(row: Mapping) -> str:
+    if row.get("offline_sample"):
+        return "[yellow]MNIST 5k[/]"  # the offline sample: accuracies not comparable with the full MNIST's
+    name = row.get("dataset")
+    return escape(_DATASET_CELLS.get(name, str(name))) if name else "[dim]-[/]"
+
+
 # `mnistcli runs` columns after the run folder: title, justify, and the row's cell.
 _RUN_COLUMNS = (
     ("model", "left", lambda row: escape(str(row["model"] or "-"))),
+    ("data", "left", _dataset),
     ("settings", "left", lambda row: _run_settings(row)),
     ("val", "right", lambda row: pct(row["val_accuracy"], 1)),
     ("test", "right", lambda row: pct(row["test_accuracy"], 1)),
@@ -119,10 +131,15 @@ def runs_table(r: Mapping) -> None:
     ever wrapped or cut and the numbers stay in aligned columns.
     """
     if not r["runs"]:
+        if r.get("dataset"):
+            console.print(f"no runs trained on {r['dataset']} under {escape(r['root'])}/")
+            return
         console.print(f"no runs under {escape(r['root'])}/ - train one with `mnistcli train`")
         return
     shown_count = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
-    console.print(f"{shown_count} runs under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
+    trained_on = f" trained on {r['dataset']}" if r.get("dataset") else ""
+    runs_word = "run" if r["total"] == 1 else "runs"
+    console.print(f"{shown_count} {runs_word}{trained_on} under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
     paths = [escape(shown(row["run_dir"])) for row in r["runs"]]
     cells = [[fill(row) for _, _, fill in _RUN_COLUMNS] for row in r["runs"]]
     table = _listing()

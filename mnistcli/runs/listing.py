@@ -7,6 +7,7 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mnistcli.data.fallback import FALLBACK_SOURCE
 from mnistcli.errors import MnistcliError
 from mnistcli.models import registry
 from mnistcli.runs.record import RunRecord, read_record
@@ -22,6 +23,18 @@ SORT_KEYS = {
     "model": False,
     "status": False,
 }
+
+
+# `mnistcli runs --dataset NAME`: the datasets a run can have trained on. The offline 5,000-digit MNIST sample
+# is its own: its accuracies are not comparable with the full MNIST's.
+DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "mnist_5k": "the offline 5k MNIST sample"}
+
+
+def dataset_of(name: str | None, source: str | None) -> str | None:
+    """mnist, fashion_mnist or mnist_5k (the offline sample); None for a record that does not say."""
+    if name == "mnist" and source == FALLBACK_SOURCE:
+        return "mnist_5k"
+    return name or None
 
 
 def _process_start(pid: int) -> float | None:
@@ -87,6 +100,7 @@ def _row(run: Path, root: Path) -> dict:
         "epochs": record.epochs_run or train.get("epochs"),
         "data": data.get("source") or (cfg.get("data") or {}).get("name"),
         "dataset": data.get("name") or (cfg.get("data") or {}).get("name"),
+        "offline_sample": data.get("source") == FALLBACK_SOURCE,
         "train_size": data.get("train_size"),
         "val_accuracy": record.val_accuracy,
         "test_accuracy": record.test_accuracy,
@@ -106,8 +120,13 @@ def _model(model_cfg) -> dict:
         return {"model": family or None, "model_settings": None}
 
 
-def list_runs(directory: Path | None = None, sort: str = "val_accuracy", top: int | None = None) -> dict:
-    """The runs under directory (default outputs/) as rows sorted by `sort`, at most `top` of them."""
+def list_runs(
+    directory: Path | None = None, sort: str = "val_accuracy", top: int | None = None, dataset: str | None = None
+) -> dict:
+    """The runs under directory (default outputs/) as rows sorted by `sort`, at most `top` of them; only those
+    trained on `dataset` (a key of DATASETS) when given."""
+    if dataset is not None and dataset not in DATASETS:
+        raise MnistcliError(f"unknown dataset '{dataset}'; valid datasets: {', '.join(DATASETS)}")
     if sort not in SORT_KEYS:
         raise MnistcliError(f"cannot sort by '{sort}'; valid keys: {', '.join(SORT_KEYS)}")
     if top is not None and top < 1:
@@ -116,6 +135,8 @@ def list_runs(directory: Path | None = None, sort: str = "val_accuracy", top: in
     if directory is not None and not root.is_dir():
         raise MnistcliError(f"{root} is not a folder")
     rows = [_row(run, root) for run in find_runs(root)]
+    if dataset is not None:
+        rows = [r for r in rows if dataset_of(r["dataset"], r["data"]) == dataset]
     descending = SORT_KEYS[sort]
     present = [r for r in rows if r[sort] is not None]
     absent = [r for r in rows if r[sort] is None]
@@ -124,4 +145,4 @@ def list_runs(directory: Path | None = None, sort: str = "val_accuracy", top: in
     total = len(rows)
     if top is not None:
         rows = rows[:top]
-    return {"root": str(root), "sort": sort, "total": total, "runs": rows}
+    return {"root": str(root), "sort": sort, "total": total, "runs": rows, "dataset": dataset}

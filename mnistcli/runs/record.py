@@ -21,7 +21,9 @@ from mnistcli.runs.rundir import METRICS_FILE, read_json, write_json
 SCHEMA_VERSION = 2
 STATUSES = ("running", "completed", "interrupted", "failed", "duplicate")
 # Left out of metrics.json while unset: they describe something that did not happen (yet).
-_ONLY_WHEN_SET = ("finished_at", "error", "interrupted_at", "resume_with", "duplicate_of", "pid", "host")
+_ONLY_WHEN_SET = (
+    "finished_at", "error", "interrupted_at", "resume_with", "duplicate_of", "pid", "host", "git", "tracking"
+)
 
 
 def now() -> str:
@@ -59,14 +61,18 @@ class RunRecord:
     resume_with: str | None = None
     resumed: list = field(default_factory=list)  # one entry per resume: when, after which epoch, versions
     duplicate_of: str | None = None  # a sweep job with a finished twin's settings
+    git: dict | None = None  # the working directory's commit and whether it was dirty (runs/gitinfo.py)
+    tracking: dict | None = None  # where loggers recorded the run elsewhere (the MLflow run's id and store)
 
     @classmethod
-    def started(cls, cfg: dict, *, classes: list[str], data: dict, params: int, versions: dict) -> "RunRecord":
+    def started(
+        cls, cfg: dict, *, classes: list[str], data: dict, params: int, versions: dict, git: dict | None = None
+    ) -> "RunRecord":
         """The record of a run about to train."""
         return cls(
             config=cfg, started_at=now(), classes=list(classes), data=data, model=registry.summary(cfg["model"]),
             input={"image_size": cfg["data"]["image_size"], "range": [0.0, 1.0], "ink": "bright"},
-            params=int(params), seed=cfg["seed"], versions=versions, pid=os.getpid(), host=platform.node(),
+            params=int(params), seed=cfg["seed"], versions=versions, pid=os.getpid(), host=platform.node(), git=git,
         )
 
     @classmethod

@@ -81,9 +81,13 @@ def reuse_twin(cfg: dict, run_dir: Path) -> RunRecord | None:
             continue
         started = now()
         twin = record.replace(
-            status="duplicate", duplicate_of=str(other.relative_to(sweep_dir)), config=cfg,
+            status="duplicate", duplicate_of=str(other.relative_to(sweep_dir)), config=cfg, tracking=None,
             started_at=started, finished_at=started, train_seconds=0.0,
         )
+        write_record(run_dir, twin)
+        from mnistcli.tracking.loggers import Loggers
+
+        twin = Loggers(cfg).record_twin(run_dir, twin)  # an MLflow child run for this job too
         write_record(run_dir, twin)
         return twin
     return None

@@ -34,12 +34,14 @@ def compile_model(model, settings: TrainSettings, steps: int) -> None:
     )
 
 
-def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, resumed=None) -> dict[str, list[float]]:
+def fit_model(
+    model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, resumed=None, callbacks: list | None = None
+) -> dict[str, list[float]]:
     """Fit on the training split, validating on the validation split; returns the history of every epoch.
 
     Saves a checkpoint into run_dir after each epoch, and continues from `resumed` (a checkpoint.Checkpoint)
     when given: the data order of each epoch depends only on (seed, epoch), so a resumed run ends where an
-    uninterrupted one would.
+    uninterrupted one would. `callbacks` (the loggers') see each epoch's logs with the validation scores.
     """
     from mnistcli.evaluation.scoring import validation_logs
     from mnistcli.report.progress import training_display
@@ -52,6 +54,7 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
     clock: dict[str, float] = {}
     # First, so the epoch's seconds and validation scores are in the logs that early stopping, the checkpoint
     # (history.csv, bench/train_speed.py) and the progress display read.
+    extra = list(callbacks or [])
     callbacks = [
         keras.callbacks.LambdaCallback(
             # The learning rate the epoch starts with (its schedule's value at the epoch's first step).
@@ -78,7 +81,8 @@ def fit_model(model, ds, settings: TrainSettings, *, seed: int, run_dir: Path, r
         early_stopping=stopper,
     )
     checkpointer = Checkpointer(run_dir, history, stopper)
-    callbacks += [*display, checkpointer]  # the checkpointer after early stopping: it saves its verdict
+    # The loggers' callbacks too before the checkpoint, for the same reason: an epoch the checkpoint has is in them.
+    callbacks += [*display, *extra, checkpointer]  # the checkpointer after early stopping: it saves its verdict
     stopped = bool(resumed and (resumed.early_stopping or {}).get("stopped_epoch"))
     if first >= settings.epochs or stopped:
         # Interrupted after its last epoch: nothing left to fit, but early stopping still picks the best weights.

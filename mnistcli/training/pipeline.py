@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import platform
 import shutil
 import sys
@@ -21,8 +19,10 @@ from mnistcli.data.dataset import Dataset, load_dataset
 from mnistcli.data.pipeline import steps_per_epoch
 from mnistcli.errors import MnistcliError, one_line
 from mnistcli.runs.record import RunRecord, now, read_record, write_record
-from mnistcli.runs.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, shown, write_text
+from mnistcli.runs.gitinfo import git_state
+from mnistcli.runs.rundir import LITERT_FILE, METRICS_FILE, MODEL_FILE, atomic_write, shown
 from mnistcli.runs.runlog import RunLog, run_log
+from mnistcli.tracking.loggers import Loggers
 
 
 def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> RunRecord:
@@ -34,16 +34,17 @@ def train(cfg: dict, run_dir: Path, *, resume: bool = False) -> RunRecord:
     from mnistcli.training.interrupts import run_lock
 
     settings = validate(cfg).train
+    loggers = Loggers(cfg)  # a logger that cannot work (MLflow not installed) is one line, before anything heavy
     with run_lock(run_dir), run_log(run_dir) as log:
-        return _train(cfg, settings, Path(run_dir), resume, log)
+        return _train(cfg, settings, Path(run_dir), resume, log, loggers)
 
 
-def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog) -> RunRecord:
+def _train(cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog, loggers: Loggers) -> RunRecord:
     from mnistcli.report.painter import Painter
 
     painter = Painter()  # first: its process imports matplotlib while this one imports TensorFlow
     try:
-        return _train_with(painter, cfg, settings, run_dir, resume, log)
+        return _train_with(painter, cfg, settings, run_dir, resume, log, loggers)
     finally:
         painter.close()
 
@@ -52,7 +53,9 @@ def load_data(cfg: dict) -> Dataset:
     return load_dataset(**cfg["data"], seed=cfg["seed"])
 
 
-def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog) -> RunRecord:
+def _train_with(
+    painter, cfg: dict, settings: TrainSettings, run_dir: Path, resume: bool, log: RunLog, loggers: Loggers
+) -> RunRecord:
     """Something is on screen all along: a spinner while the data loads (~0.5 s) and while TensorFlow does
     (2-16 s), the run's header as soon as nothing the user gave can still be refused (bad input is one line)."""
     from mnistcli.runtime.keras_import import import_keras
@@ -87,7 +90,11 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
     else:
         model = build_model(cfg["model"], image_size=cfg["data"]["image_size"], num_classes=len(ds.classes))
         compile_model(model, settings, steps)
-        record = RunRecord.started(cfg, classes=ds.classes, data=data_info, params=model.count_params(), versions=versions())
+        record = RunRecord.started(
+            cfg, classes=ds.classes, data=data_info, params=model.count_params(), versions=versions(), git=git_state()
+        )
+    # Before the run's first record: an MLflow store out of reach is one line and leaves no run folder behind.
+    record = loggers.start(run_dir, record, resumed=resume)
     start = time.perf_counter()
     before = record.train_seconds or 0.0  # seconds spent before an interruption
     write_record(run_dir, record)
@@ -95,7 +102,9 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
     export = None
     try:
         report.model_ready(record.params, steps)
-        history = fit_model(model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed)
+        history = fit_model(
+            model, ds, settings, seed=cfg["seed"], run_dir=run_dir, resumed=resumed, callbacks=loggers.callbacks()
+        )
         train_seconds = before + time.perf_counter() - start
         # predict answers in a fraction of a second from this, with no TensorFlow import. The export
         # (~0.2 s) runs in a thread beside the scoring and saving, whose TensorFlow kernels and file
@@ -118,9 +127,10 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
             **scores,
         )
         atomic_write(run_dir / MODEL_FILE, lambda tmp: model.save(tmp))
-        write_text(run_dir / "history.csv", _history_csv(history))
         painter.wait()
         export.result()
+        for warning in loggers.finish(record, history):  # history.csv, TensorBoard's confusion matrix, MLflow's
+            report.warning(warning)
         # metrics.json last: a run that says "completed" has every artifact in place.
         write_record(run_dir, record)
     except KeyboardInterrupt as exc:
@@ -128,11 +138,13 @@ def _train_with(painter, cfg: dict, settings: TrainSettings, run_dir: Path, resu
 
         record = record.replace(train_seconds=round(before + time.perf_counter() - start, 3))
         _abandon(export, run_dir)
+        loggers.abort(interrupted=True)
         interrupted = mark_interrupted(run_dir, record, exc)
         report.run_failed(str(interrupted))
         raise interrupted from None
     except Exception as exc:
         _abandon(export, run_dir)
+        loggers.abort(interrupted=False)
         with suppress(MnistcliError, OSError):  # a full disk must not hide the error that stopped the run
             record_failure(run_dir, cfg, exc)
         if not (isinstance(exc, MnistcliError) and checkpoint.exists(run_dir)):
@@ -196,15 +208,3 @@ def versions() -> dict[str, str]:
         "mnistcli": mnistcli.__version__,
     }
 
-
-def _history_csv(history: dict[str, list[float]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    keys = list(history)
-    writer.writerow(["epoch", *keys])
-    n = len(history["loss"])
-    # A run resumed from an older mnistcli's checkpoint has its newer columns (learning_rate) for its last epochs only.
-    offset = {k: n - len(history[k]) for k in keys}
-    for i in range(n):
-        writer.writerow([i + 1, *("" if i < offset[k] else f"{history[k][i - offset[k]]:.6f}" for k in keys)])
-    return out.getvalue()

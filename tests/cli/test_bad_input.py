@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +178,10 @@ def damaged_model(env):
     (env.run / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
 
 
+def mlflow_missing(env):
+    env.monkeypatch.setitem(sys.modules, "mlflow", None)  # what importing an uninstalled package finds
+
+
 def not_a_run(env):
     (env.run / "metrics.json").unlink()
 
@@ -213,6 +218,7 @@ def still_running(env):
 # --- the catalogue ----------------------------------------------------------------------------------------
 
 C, D, R, E = "Config and overrides", "Data files", "Run folders: evaluate and resume", "Disk and folders"
+L = "Loggers and listings"
 S = "mnistcli serve"
 P = "Reading images: predict"
 Q = "train.epochs=1 train.progress=false data.train_limit=500"  # after the mistake: a quick run otherwise
@@ -245,7 +251,7 @@ CASES = [
     Case("unknown-train-key", C, "mnistcli train +train.momentum=0.9", "unknown key train.momentum; valid keys of train:",
          "Use one of the listed keys; the optimizers keep their Keras defaults apart from the learning rate."),
     Case("unknown-top-level-key", C, "mnistcli train +sed=3",
-         "unknown key sed; valid top-level keys: data, model, search, seed, train; did you mean seed?",
+         "unknown key sed; valid top-level keys: data, logger, model, search, seed, train; did you mean seed?",
          "Fix the spelling (`seed=3`)."),
     Case("unknown-section", C, "mnistcli train +trian.epochs=3", "unknown key trian; valid top-level keys",
          "Fix the spelling (`train.epochs=3`)."),
@@ -374,6 +380,25 @@ CASES = [
     Case("predict-best-without-runs", P, "mnistcli predict DATA --run best",
          "no completed runs trained on mnist under outputs/ - train one with `mnistcli train`",
          "Train a model first (`mnistcli train`), or name a run folder with `--run`."),
+
+    Case("logger-unknown", L, "mnistcli train logger=[csv,wandb]",
+         "unknown logger 'wandb'; available: csv, mlflow, none, tensorboard",
+         "Use the listed loggers; several go in brackets: `logger=[csv,tensorboard,mlflow]`."),
+    Case("logger-setting", L, "mnistcli train logger=tensorboard logger.tensorboard.histogram_freq=-1",
+         "logger.tensorboard.histogram_freq must be an integer >= 0 (0: no weight histograms), got -1",
+         "Give 0 (no histograms) or a number of epochs between them."),
+    Case("mlflow-missing", L, f"mnistcli train logger=mlflow data.dir=DATA {Q}",
+         'logger=mlflow needs MLflow, which is not installed: pip install "mnistcli[mlflow]"',
+         'Install the extra (`pip install "mnistcli[mlflow]"`), or choose another logger.', mlflow_missing),
+    Case("mlflow-missing-sweep", L, f"mnistcli train -m model=softmax,hidden128 logger=mlflow data.dir=DATA {Q}",
+         'logger=mlflow needs MLflow, which is not installed: pip install "mnistcli[mlflow]"',
+         "The same: a sweep stops before its first job.", mlflow_missing),
+    Case("runs-dataset", L, "mnistcli runs --dataset fashion",
+         "unknown dataset 'fashion'; valid datasets: mnist, fashion_mnist, mnist_5k",
+         "Give one of the listed names (`mnist_5k` is the offline 5,000-digit sample)."),
+    Case("tensorboard-no-events", L, "mnistcli tensorboard RUN",
+         "no TensorBoard event files under ",
+         "Train with `logger=[csv,tensorboard]` (or add tensorboard to your loggers), then open that run."),
 
     Case("outputs-is-a-file", E, f"mnistcli train data.dir=DATA {Q}", "cannot write the run folder",
          "Move the file called outputs away, or run from another folder.", outputs_is_a_file),
