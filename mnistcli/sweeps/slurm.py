@@ -230,7 +230,6 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
 
 def record_death(launcher, overrides: list[str], num: int, why: str) -> None:
     """Mark a job Slurm ended as died in its folder (made, with its overrides, if it never started)."""
-    from mnistcli import report
     from mnistcli.runs.record import RunRecord, now, read_record, write_record
     from mnistcli.runs.rundir import METRICS_FILE, write_text
 
@@ -252,8 +251,7 @@ def record_death(launcher, overrides: list[str], num: int, why: str) -> None:
 
         hydra_dir.mkdir(parents=True)
         write_text(hydra_dir / "overrides.yaml", yaml.safe_dump(list(overrides)))
-    write_record(job_dir, record)
-    report.error(f"job {num} died: {why}")
+    write_record(job_dir, record)  # the summary's footnote gives Slurm's reason, once
 
 
 def _job_folder(launcher, overrides: list[str], num: int) -> tuple[Path, dict]:
