@@ -1,0 +1,88 @@
+"""hydra/launcher=slurm without a cluster: the size check's one line, Slurm's reasons, the launcher plugin's wiring and
+submitit's log kept off the terminal (the real cluster runs are tests/integration/test_slurm.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import yaml
+
+from mnistcli.errors import MnistcliError
+from mnistcli.sweeps import slurm
+
+NODE = {"node": "vm", "partition": "local", "default": True, "cpus": 2, "mem_mb": 24105}
+GPU_NODE = {"node": "big", "partition": "gpu", "default": False, "cpus": 32, "mem_mb": 256000}
+
+
+def test_a_request_that_fits_passes():
+    slurm.check_fits({"cpus_per_task": 2, "mem_gb": 8}, [NODE])
+    slurm.check_fits({"cpus_per_task": 16, "mem_gb": 64, "partition": "gpu"}, [NODE, GPU_NODE])
+
+
+def test_the_preset_on_a_small_node_names_the_request_and_the_node():
+    with pytest.raises(MnistcliError) as info:
+        slurm.check_fits({"cpus_per_task": 4, "mem_gb": 8}, [NODE, GPU_NODE])  # the preset's size
+    text = str(info.value)
+    assert "\n" not in text
+    assert "each asks 4 CPUs and 8 GB" in text and "hydra/launcher=slurm asks 4 CPUs and 8 GB by default" in text
+    assert "partition 'local', vm, has 2 CPUs and 23.5 GB" in text and text.endswith("hydra.launcher.cpus_per_task=2")
+
+
+def test_memory_and_tasks_count_too():
+    with pytest.raises(MnistcliError, match=r"asks 2 CPUs and 30 GB .* ask at most hydra.launcher.mem_gb=23$"):
+        slurm.check_fits({"cpus_per_task": 1, "tasks_per_node": 2, "mem_gb": 30}, [NODE])
+
+
+def test_an_unknown_partition_lists_the_valid_ones():
+    with pytest.raises(MnistcliError, match=r"no partition 'cpu' \(hydra.launcher.partition\); valid: gpu, local"):
+        slurm.check_fits({"cpus_per_task": 1, "partition": "cpu"}, [NODE, GPU_NODE])
+
+
+def test_no_slurm_on_path_is_one_line(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(MnistcliError, match=r"needs a Slurm cluster, but `sinfo` is not on PATH .*local-slurm.sh"):
+        slurm.nodes()
+
+
+@pytest.mark.parametrize(
+    "state,reason,needle",
+    [
+        ("TIMEOUT", "TimeLimit", "TIMEOUT, reason TimeLimit: stopped by Slurm at its time limit of 1 min"),
+        ("CANCELLED", "None", "CANCELLED: cancelled (scancel"),
+        ("OUT_OF_MEMORY", "OutOfMemory", "ran out of its memory, 2 GB (hydra.launcher.mem_gb)"),
+        (None, None, "ended without a result and Slurm no longer knows it"),
+    ],
+)
+def test_why_a_job_died_is_one_line_with_its_log(state, reason, needle):
+    text = slurm.why_died("12_3", state, reason, {"timeout_min": 1, "mem_gb": 2}, "/s/.submitit/12_3/12_3_0_log.err")
+    assert text.startswith("Slurm job 12_3") and needle in text and text.endswith("its log: /s/.submitit/12_3/12_3_0_log.err")
+
+
+def test_submitit_logs_to_the_sweep_file_only(tmp_path, capfd):
+    """Its warnings came out three times on the terminal (its two stream handlers and Hydra's root handler)."""
+    with slurm.scheduler_log(tmp_path / slurm.LOG_FILE):
+        logging.getLogger("submitit").warning("Bypassing sacct error: accounting storage is disabled")
+    out, err = capfd.readouterr()
+    assert "sacct" not in out + err
+    assert "Bypassing sacct error" in (tmp_path / slurm.LOG_FILE).read_text()
+    assert logging.getLogger("submitit").propagate  # put back as it was
+
+
+def test_the_preset_uses_mnistclis_launcher_plugin(tmp_path):
+    """Hydra instantiates launchers from its hydra_plugins namespace only: the installed package must put ours there,
+    seen from any folder (not only from the repository, whose hydra_plugins/ is on sys.path there)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mnistcli.conf
+
+    preset = yaml.safe_load((Path(mnistcli.conf.__path__[0]) / "hydra" / "launcher" / "slurm.yaml").read_text())
+    assert preset["_target_"] == "hydra_plugins.mnistcli_slurm.launcher.MnistcliSlurmLauncher"
+    code = (
+        "from hydra.core.plugins import Plugins; from hydra.plugins.launcher import Launcher; "
+        "print(*(f'{p.__module__}.{p.__name__}' for p in Plugins.instance().discover(Launcher)))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert preset["_target_"] in found.stdout.split()
