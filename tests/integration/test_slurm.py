@@ -76,7 +76,7 @@ def runs_json(folder: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def timed_out(tmp_path_factory, tiny_mnist, cluster):
+def timed_out(cluster, tmp_path_factory, tiny_mnist):
     """Started first and read last: a job that sleeps past its 1-minute limit (Slurm checks limits about every 30 s,
     so this takes 60 to 90 s; the other tests run meanwhile on the node's other CPU)."""
     folder = tmp_path_factory.mktemp("slurm_timeout")
@@ -92,7 +92,7 @@ def timed_out(tmp_path_factory, tiny_mnist, cluster):
 
 
 @pytest.fixture(scope="module")
-def bad_job(tmp_path_factory, tiny_mnist, timed_out) -> tuple[Path, subprocess.CompletedProcess]:
+def bad_job(timed_out, tmp_path_factory, tiny_mnist) -> tuple[Path, subprocess.CompletedProcess]:
     folder = tmp_path_factory.mktemp("slurm_sweep")
     # softmax with dropout is a bad combination (no hidden layer to drop from): that job fails, three train.
     proc = mnistcli(
@@ -131,7 +131,7 @@ def test_runs_agrees_with_the_summary(bad_job):
     assert {r["run"]: r["status"] for r in rows} == {j["job"]: j["status"] for j in summary["jobs"]}
 
 
-def test_a_job_cancelled_with_scancel_is_died_with_the_reason(tmp_path, tiny_mnist, timed_out):
+def test_a_job_cancelled_with_scancel_is_died_with_the_reason(timed_out, tmp_path, tiny_mnist):
     name = f"cancel-{os.getpid()}"
     sweep = tmp_path / "sweep"
     # Enough epochs to still be training when scancel comes; it is cancelled as soon as it has started training.
@@ -157,7 +157,7 @@ def test_a_job_cancelled_with_scancel_is_died_with_the_reason(tmp_path, tiny_mni
     assert [(r["status"], r["error"]) for r in runs_json(sweep)] == [("died", died["error"])]
 
 
-def test_a_request_larger_than_any_node_fails_fast_in_one_line(tmp_path, tiny_mnist, cluster):
+def test_a_request_larger_than_any_node_fails_fast_in_one_line(cluster, tmp_path, tiny_mnist):
     too_many = cluster["cpus"] + 1
     started = time.monotonic()
     proc = mnistcli(
