@@ -108,7 +108,7 @@ def scheduler_log(path: Path) -> Iterator[None]:
 
     logger = logging.getLogger("submitit")
     saved = (logger.handlers[:], logger.propagate, logger.level)
-    handler = logging.FileHandler(path, encoding="utf-8", delay=True)  # no file when submitit says nothing
+    handler = logging.FileHandler(path, encoding="utf-8")  # made even when submitit has nothing to say
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.handlers, logger.propagate = [handler], False
     logger.setLevel(logging.DEBUG)
@@ -175,7 +175,8 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     first = initial_job_idx
-    log.info(f"Submitting {len(job_overrides)} jobs to Slurm; sweep folder {sweep_dir}")
+    n = len(job_overrides)
+    log.info(f"Submitting {n} job{'' if n == 1 else 's'} to Slurm")  # the summary names the sweep folder
     for idx, overrides in enumerate(job_overrides, first):
         log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
     args = [(list(o), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state())
@@ -186,7 +187,9 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
             jobs = executor.map_array(launcher, *zip(*args))
         except Exception as exc:  # sbatch refused: a partition, account or size this cluster does not have
             raise MnistcliError(f"Slurm refused the jobs (sbatch): {one_line(exc)}") from None
-        log.info(f"Slurm jobs {', '.join(j.job_id for j in jobs)}; submitit's log: {sweep_dir / LOG_FILE}")
+        arrays = sorted({str(j.job_id).split("_")[0] for j in jobs})
+        what = f"job {jobs[0].job_id}" if len(jobs) == 1 else f"array {', '.join(arrays)}: {len(jobs)} jobs"
+        log.info(f"Slurm {what} (submitit's messages: {LOG_FILE} in the sweep folder)")
         outcomes = _wait(jobs, params)
     results = []
     for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
@@ -229,44 +232,8 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
 
 
 def record_death(launcher, overrides: list[str], num: int, why: str) -> None:
-    """Mark a job Slurm ended as died in its folder (made, with its overrides, if it never started)."""
-    from mnistcli.runs.record import RunRecord, now, read_record, write_record
-    from mnistcli.runs.rundir import METRICS_FILE, write_text
+    """Mark a job that Slurm ended as died, with Slurm's reason (the summary's footnote shows it, once)."""
+    from mnistcli.sweeps.slurm_job import job_folder, record_ending
 
-    job_dir, cfg = _job_folder(launcher, overrides, num)
-    if (job_dir / METRICS_FILE).is_file():
-        try:
-            record = read_record(job_dir)
-        except MnistcliError:
-            record = RunRecord(config=cfg)
-        if record.status != "running":  # it wrote its own ending (interrupted, failed) before Slurm's kill
-            record = record.replace(error=record.error or why)
-    else:
-        record = RunRecord(config=cfg)
-    if record.status == "running":
-        record = record.replace(status="died", error=why, finished_at=now())
-    hydra_dir = job_dir / ".hydra"
-    if not hydra_dir.is_dir():  # the job never started: its folder holds what the summary and `runs` read
-        import yaml
-
-        hydra_dir.mkdir(parents=True)
-        write_text(hydra_dir / "overrides.yaml", yaml.safe_dump(list(overrides)))
-    write_record(job_dir, record)  # the summary's footnote gives Slurm's reason, once
-
-
-def _job_folder(launcher, overrides: list[str], num: int) -> tuple[Path, dict]:
-    """The job's folder (hydra.sweep.dir/subdir) and its composed config, as the job itself would have had them."""
-    from omegaconf import OmegaConf, open_dict
-
-    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
-    try:
-        cfg = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
-        with open_dict(cfg.hydra.job):
-            cfg.hydra.job.num = num
-        subdir = str(cfg.hydra.sweep.subdir)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        plain = OmegaConf.to_container(cfg, resolve=True)
-    except Exception:  # noqa: BLE001 - a config that cannot resolve still gets its row
-        return sweep_dir / str(num), {}
-    return sweep_dir / subdir, plain
+    job_dir, cfg = job_folder(launcher, overrides, num)
+    record_ending(job_dir, overrides, cfg, "died", why)

@@ -1,7 +1,7 @@
 """Sweeps on a real Slurm cluster (scripts/local-slurm.sh starts one on this machine), through `mnistcli train -m
-hydra/launcher=slurm` as a user runs it: a sweep with a bad job, a job cancelled with scancel, a job stopped at its
-time limit, a request no node can hold, and `mnistcli runs` on what they leave. Skipped without a cluster, except
-under CI=true, where a missing cluster fails them."""
+hydra/launcher=slurm` as a user runs it: a sweep with a bad job, a job cancelled with scancel, a job warned of its
+time limit while training, a job stopped at its time limit, a request no node can hold, and `mnistcli runs` on what
+they leave. Skipped without a cluster, except under CI=true, where a missing cluster fails them."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def _cluster() -> tuple[dict | None, str]:
     usable = [r for r in rows if len(r) == 3 and r[2].startswith(("idle", "mix", "alloc"))]
     if proc.returncode != 0 or not usable:
         return None, f"sinfo cannot reach a usable cluster: {(proc.stderr or proc.stdout).strip() or 'no node up'}"
-    return {"node": usable[0][0], "cpus": int(usable[0][1])}, ""
+    biggest = max(usable, key=lambda r: int(r[1]))  # a request one CPU larger fits no node
+    return {"node": biggest[0], "cpus": int(biggest[1])}, ""
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +119,9 @@ def test_sweep_with_a_bad_job_ends_with_its_summary(bad_job):
     out = proc.stdout + proc.stderr
     assert "4 jobs: 3 completed, 1 failed" in proc.stdout
     assert out.count("job 1 failed: model.dropout needs at least one hidden layer") == 1, out
+    assert "(submitit's messages: slurm.log in the sweep folder)" in out
     assert "sacct" not in out and "submitit WARNING" not in out and "accounting storage" not in out, out
-    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} : model=" for n in range(4)), "Slurm jobs ", "4 jobs: 3"):
+    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} : model=" for n in range(4)), "Slurm array ", "4 jobs: 3"):
         assert out.count(line) == 1, (line, out)
 
 
@@ -153,7 +155,7 @@ def test_a_job_cancelled_with_scancel_is_died_with_the_reason(timed_out, tmp_pat
     assert died["epochs_run"] is None or died["epochs_run"] < 100000
     summary = json.loads((sweep / "summary.json").read_text())
     assert summary["counts"] == {"died": 1}
-    assert "1 jobs: 1 died" in out and "job 0 died: Slurm job" in err and "CANCELLED" in err
+    assert "1 job: 1 died" in out and "job 0 died: Slurm job" in err and "CANCELLED" in err
     assert [(r["status"], r["error"]) for r in runs_json(sweep)] == [("died", died["error"])]
 
 
@@ -171,6 +173,25 @@ def test_a_request_larger_than_any_node_fails_fast_in_one_line(cluster, tmp_path
     assert f"asks {too_many} CPUs" in line and f"{cluster['node']}, has {cluster['cpus']} CPUs" in line
     assert f"hydra.launcher.cpus_per_task={cluster['cpus']}" in line
     assert not list(tmp_path.glob("outputs/multirun/*/*/.submitit"))  # nothing was submitted
+
+
+def test_a_training_job_warned_of_its_time_limit_is_interrupted_with_the_reason(cluster, tmp_path, tiny_mnist):
+    """submitit asks Slurm for SIGUSR2 signal_delay_s (120 s) before the limit: with a 1-minute limit that comes at
+    Slurm's first time-limit check, within about 30 s of the start. Training stops there, resumable."""
+    sweep = tmp_path / "sweep"
+    proc = mnistcli(
+        tmp_path, *SMALL, "hydra.launcher.timeout_min=1", f"hydra.sweep.dir={sweep}", "model=softmax",
+        "train.epochs=100000", "train.progress=false", "data.train_limit=500", f"data.dir={tiny_mnist}",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads((sweep / "0" / "metrics.json").read_text())
+    assert record["status"] == "interrupted"
+    assert "SIGUSR2" in record["error"] and "time limit of 1 min (hydra.launcher.timeout_min)" in record["error"]
+    if record.get("epochs_run"):  # the warning came during training (not while TensorFlow was importing)
+        assert record["epochs_run"] < 100000 and record["resume_with"] == "mnistcli train resume=sweep/0"
+        assert record["error"].endswith("resume with: mnistcli train resume=sweep/0")
+    assert json.loads((sweep / "summary.json").read_text())["counts"] == {"interrupted": 1}
+    assert "1 job: 1 interrupted" in proc.stdout and "job 0 interrupted: Slurm's SIGUSR2" in proc.stderr
 
 
 def test_a_job_stopped_at_its_time_limit_is_died_with_the_reason(timed_out):

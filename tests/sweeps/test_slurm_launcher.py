@@ -86,3 +86,32 @@ def test_the_preset_uses_mnistclis_launcher_plugin(tmp_path):
     )
     found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert preset["_target_"] in found.stdout.split()
+
+
+def test_a_job_that_never_started_gets_a_folder_the_summary_and_runs_read(tmp_path):
+    from mnistcli.runs.record import read_record
+    from mnistcli.sweeps.folders import job_dirs, overrides
+    from mnistcli.sweeps.slurm_job import record_ending
+
+    sweep = tmp_path / "sweep"
+    record_ending(sweep / "2", ["model=softmax", "seed=3"], {"seed": 3}, "died", "Slurm job 7_2 CANCELLED: ...")
+    assert job_dirs(sweep) == [sweep / "2"] and overrides(sweep / "2") == {"model": "softmax", "seed": "3"}
+    record = read_record(sweep / "2")
+    assert (record.status, record.error, record.config) == ("died", "Slurm job 7_2 CANCELLED: ...", {"seed": 3})
+
+
+def test_a_job_killed_while_training_is_died_and_one_that_said_so_keeps_its_end(tmp_path):
+    from mnistcli.runs.record import RunRecord, read_record, write_record
+    from mnistcli.sweeps.slurm_job import record_ending
+
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    write_record(tmp_path / "0", RunRecord(config={"seed": 1}, status="running", epochs_run=3))
+    record_ending(tmp_path / "0", [], {}, "died", "Slurm job 5 TIMEOUT")
+    died = read_record(tmp_path / "0")
+    assert (died.status, died.error, died.epochs_run, died.config) == ("died", "Slurm job 5 TIMEOUT", 3, {"seed": 1})
+    assert died.finished_at
+
+    write_record(tmp_path / "0", RunRecord(config={}, status="interrupted", resume_with="mnistcli train resume=0"))
+    record_ending(tmp_path / "0", [], {}, "died", "Slurm job 5 CANCELLED")
+    kept = read_record(tmp_path / "0")
+    assert (kept.status, kept.error, kept.resume_with) == ("interrupted", "Slurm job 5 CANCELLED", "mnistcli train resume=0")
