@@ -38,11 +38,16 @@ install_packages() {
         return 1
     fi
     say "installing slurm-wlm and munge with apt-get"
-    if as_root apt-get update -qq \
-        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; then
+    local out rc
+    out=$(as_root apt-get update -qq 2>&1 \
+        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge 2>&1)
+    rc=$?
+    if [ "$rc" = 0 ]; then
         say "$(slurmctld -V 2>/dev/null || echo slurm) installed"
     else
-        say "could not install slurm-wlm and munge (rc $?: no root, no network or no package) - the Slurm tests skip"
+        # apt's chatter (debconf's notes) only when it failed
+        tail -5 <<<"$out" | sed 's/^/local-slurm:   /'
+        say "could not install slurm-wlm and munge (rc $rc: no root, no network or no package) - the Slurm tests skip"
         return 1
     fi
 }
