@@ -19,6 +19,7 @@ LOG_FILE = "slurm.log"  # in the sweep folder: submitit's messages, which are fo
 WAITING = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD",
            "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "STOPPED"}
 # squeue forgets a job MinJobAge (default 300 s) after it ends; a job missing this many polls in a row is over.
+# (Polls are 1 s apart at first, growing to 5 s.)
 MISSING_POLLS = 3
 WHY = {
     "TIMEOUT": "stopped by Slurm at its time limit of {timeout} min (hydra.launcher.timeout_min)",
@@ -220,14 +221,16 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
                 outcomes[i] = None
                 continue
             state = states.get(str(job.job_id))
-            missing[i] = 0 if state else missing[i] + 1
-            if state and state[0] not in WAITING:
+            # COMPLETED without a result yet: a shared filesystem may show the file late; give it a few polls.
+            settled = state is not None and state[0] != "COMPLETED"
+            missing[i] = 0 if settled else missing[i] + 1
+            if settled and state[0] not in WAITING:
                 outcomes[i] = why_died(job.job_id, *state, params, job.paths.stderr)
-            elif not state and missing[i] >= MISSING_POLLS:
-                outcomes[i] = why_died(job.job_id, None, None, params, job.paths.stderr)
+            elif missing[i] >= MISSING_POLLS:
+                outcomes[i] = why_died(job.job_id, *(state or (None, None)), params, job.paths.stderr)
         if len(outcomes) < len(jobs):
             time.sleep(delay)
-            delay = min(delay * 1.5, 10.0)
+            delay = min(delay * 1.5, 5.0)  # one squeue call per poll for the whole sweep
     return [outcomes[i] for i in range(len(jobs))]
 
 

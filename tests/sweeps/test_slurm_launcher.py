@@ -115,3 +115,31 @@ def test_a_job_killed_while_training_is_died_and_one_that_said_so_keeps_its_end(
     record_ending(tmp_path / "0", [], {}, "died", "Slurm job 5 CANCELLED")
     kept = read_record(tmp_path / "0")
     assert (kept.status, kept.error, kept.resume_with) == ("interrupted", "Slurm job 5 CANCELLED", "mnistcli train resume=0")
+
+
+def test_waiting_tells_results_from_jobs_slurm_ended(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    def job(job_id: str, done: bool) -> SimpleNamespace:
+        result = tmp_path / f"{job_id}_result.pkl"
+        if done:
+            result.write_bytes(b"")
+        return SimpleNamespace(job_id=job_id, paths=SimpleNamespace(result_pickle=result, stderr=tmp_path / f"{job_id}.err"))
+
+    jobs = [job("7_0", True), job("7_1", False), job("7_2", False), job("7_3", False)]
+    polls = []
+
+    def states(arrays):
+        polls.append(arrays)
+        if len(polls) == 2:  # job 3 finishes while we wait: its result appears, Slurm says COMPLETED
+            jobs[3].paths.result_pickle.write_bytes(b"")
+        return {"7_0": ("COMPLETED", "None"), "7_1": ("CANCELLED", "None"), "7_2": ("RUNNING", "None"),
+                "7_3": ("COMPLETED", "None")} if len(polls) < 3 else {"7_2": ("TIMEOUT", "TimeLimit")}
+
+    monkeypatch.setattr(slurm, "job_states", states)
+    monkeypatch.setattr(slurm.time, "sleep", lambda s: None)
+    outcomes = slurm._wait(jobs, {"timeout_min": 1})
+    assert outcomes[0] is None and outcomes[3] is None  # a result, whatever squeue says
+    assert outcomes[1].startswith("Slurm job 7_1 CANCELLED: cancelled")
+    assert outcomes[2].startswith("Slurm job 7_2 TIMEOUT, reason TimeLimit: stopped by Slurm at its time limit of 1 min")
+    assert all(arrays == {"7"} for arrays in polls)  # one squeue call per poll for the whole array
