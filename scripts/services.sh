@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Optional system packages and services the tests use; a part that cannot be set up here is reported, never fatal
+# Optional system packages and services the tests use (headless Chromium, a one-node Slurm cluster); a part that cannot be set up here is reported, never fatal
 # (the tests that need it then skip with a reason). Run as root or with sudo: `sudo scripts/services.sh`.
 set -uo pipefail
 
@@ -30,5 +30,11 @@ browser() {
     fi
 }
 
+# A one-node Slurm cluster on this machine, for the Slurm sweep tests (tests/integration/test_slurm.py).
+slurm() {
+    bash "$(dirname "$0")/local-slurm.sh"
+}
+
 browser
+slurm
 exit 0

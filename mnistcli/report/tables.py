@@ -56,7 +56,8 @@ def sweep_summary(s: Mapping) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in s["counts"].items()) or "none found"
     metric = "validation" if s["sorted_by"] == "val_accuracy" else "test (no validation split)"
     console.print(f"[bold]sweep[/] {_path(s['sweep_dir'], 6)}", soft_wrap=True)
-    console.print(f"{len(s['jobs'])} jobs: {counts}; best {metric} accuracy first")
+    jobs = f"{len(s['jobs'])} job" + ("" if len(s["jobs"]) == 1 else "s")
+    console.print(f"{jobs}: {counts}; best {metric} accuracy first")
     table = _listing()
     table.add_column("job", justify="right", no_wrap=True)
     for title in _headers(s["columns"]):
@@ -81,7 +82,7 @@ def sweep_summary(s: Mapping) -> None:
     console.print(table)
     console.print("also in the sweep folder: summary.csv, summary.json", style="dim")
     for row in s["jobs"]:
-        if row["status"] in ("failed", "died") and row.get("error"):
+        if row["status"] in ("failed", "died", "interrupted") and row.get("error"):
             err_console.print(Text(f"job {row['job']} {row['status']}: ", style="red") + Text(row["error"]), soft_wrap=True)
     best = next((row for row in s["jobs"] if row["job"] == s["best"]), None)
     if best is not None:

@@ -19,7 +19,8 @@ from mnistcli.models import registry
 from mnistcli.runs.rundir import METRICS_FILE, read_json, write_json
 
 SCHEMA_VERSION = 2
-STATUSES = ("running", "completed", "interrupted", "failed", "duplicate")
+# died: ended by something outside the run (a Slurm time limit, scancel) before it could write its outcome.
+STATUSES = ("running", "completed", "interrupted", "failed", "duplicate", "died")
 # Left out of metrics.json while unset: they describe something that did not happen (yet).
 _ONLY_WHEN_SET = (
     "finished_at", "error", "interrupted_at", "resume_with", "duplicate_of", "pid", "host", "git", "tracking"

@@ -261,8 +261,9 @@ def test_the_controls_work_from_the_keyboard(page):
 
 
 def test_screenshots_desktop_and_phone(page, tmp_path_factory):
-    draw(page, [(0.42, 0.24), (0.58, 0.24)])  # a 7: the bar...
-    draw(page, [(0.58, 0.24), (0.53, 0.45), (0.48, 0.78)])  # ...and the stem
+    draw(page, [(0.26, 0.26), (0.44, 0.26)])  # a 7: the bar...
+    draw(page, [(0.44, 0.26), (0.39, 0.47), (0.34, 0.78)])  # ...and the stem
+    draw(page, [(0.66, 0.24 + 0.54 * i / 12) for i in range(13)])  # and a 1 beside it: a number
     assert reading(page)
     desktop = screenshot(page, "serve-desktop.png", tmp_path_factory)
     page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)

@@ -1,0 +1,145 @@
+"""hydra/launcher=slurm without a cluster: the size check's one line, Slurm's reasons, the launcher plugin's wiring and
+submitit's log kept off the terminal (the real cluster runs are tests/integration/test_slurm.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import yaml
+
+from mnistcli.errors import MnistcliError
+from mnistcli.sweeps import slurm
+
+NODE = {"node": "vm", "partition": "local", "default": True, "cpus": 2, "mem_mb": 24105}
+GPU_NODE = {"node": "big", "partition": "gpu", "default": False, "cpus": 32, "mem_mb": 256000}
+
+
+def test_a_request_that_fits_passes():
+    slurm.check_fits({"cpus_per_task": 2, "mem_gb": 8}, [NODE])
+    slurm.check_fits({"cpus_per_task": 16, "mem_gb": 64, "partition": "gpu"}, [NODE, GPU_NODE])
+
+
+def test_the_preset_on_a_small_node_names_the_request_and_the_node():
+    with pytest.raises(MnistcliError) as info:
+        slurm.check_fits({"cpus_per_task": 4, "mem_gb": 8}, [NODE, GPU_NODE])  # the preset's size
+    text = str(info.value)
+    assert "\n" not in text
+    assert "each asks 4 CPUs and 8 GB" in text and "hydra/launcher=slurm asks 4 CPUs and 8 GB by default" in text
+    assert "partition 'local', vm, has 2 CPUs and 23.5 GB" in text and text.endswith("hydra.launcher.cpus_per_task=2")
+
+
+def test_memory_and_tasks_count_too():
+    with pytest.raises(MnistcliError, match=r"asks 2 CPUs and 30 GB .* ask at most hydra.launcher.mem_gb=23$"):
+        slurm.check_fits({"cpus_per_task": 1, "tasks_per_node": 2, "mem_gb": 30}, [NODE])
+
+
+def test_an_unknown_partition_lists_the_valid_ones():
+    with pytest.raises(MnistcliError, match=r"no partition 'cpu' \(hydra.launcher.partition\); valid: gpu, local"):
+        slurm.check_fits({"cpus_per_task": 1, "partition": "cpu"}, [NODE, GPU_NODE])
+
+
+def test_no_slurm_on_path_is_one_line(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(MnistcliError, match=r"needs a Slurm cluster, but `sinfo` is not on PATH .*local-slurm.sh"):
+        slurm.nodes()
+
+
+@pytest.mark.parametrize(
+    "state,reason,needle",
+    [
+        ("TIMEOUT", "TimeLimit", "TIMEOUT, reason TimeLimit: stopped by Slurm at its time limit of 1 min"),
+        ("CANCELLED", "None", "CANCELLED: cancelled (scancel"),
+        ("OUT_OF_MEMORY", "OutOfMemory", "ran out of its memory, 2 GB (hydra.launcher.mem_gb)"),
+        (None, None, "ended without a result and Slurm no longer knows it"),
+    ],
+)
+def test_why_a_job_died_is_one_line_with_its_log(state, reason, needle):
+    text = slurm.why_died("12_3", state, reason, {"timeout_min": 1, "mem_gb": 2}, "/s/.submitit/12_3/12_3_0_log.err")
+    assert text.startswith("Slurm job 12_3") and needle in text and text.endswith("its log: /s/.submitit/12_3/12_3_0_log.err")
+
+
+def test_submitit_logs_to_the_sweep_file_only(tmp_path, capfd):
+    """Its warnings came out three times on the terminal (its two stream handlers and Hydra's root handler)."""
+    with slurm.scheduler_log(tmp_path / slurm.LOG_FILE):
+        logging.getLogger("submitit").warning("Bypassing sacct error: accounting storage is disabled")
+    out, err = capfd.readouterr()
+    assert "sacct" not in out + err
+    assert "Bypassing sacct error" in (tmp_path / slurm.LOG_FILE).read_text()
+    assert logging.getLogger("submitit").propagate  # put back as it was
+
+
+def test_the_preset_uses_mnistclis_launcher_plugin(tmp_path):
+    """Hydra instantiates launchers from its hydra_plugins namespace only: the installed package must put ours there,
+    seen from any folder (not only from the repository, whose hydra_plugins/ is on sys.path there)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mnistcli.conf
+
+    preset = yaml.safe_load((Path(mnistcli.conf.__path__[0]) / "hydra" / "launcher" / "slurm.yaml").read_text())
+    assert preset["_target_"] == "hydra_plugins.mnistcli_slurm.launcher.MnistcliSlurmLauncher"
+    code = (
+        "from hydra.core.plugins import Plugins; from hydra.plugins.launcher import Launcher; "
+        "print(*(f'{p.__module__}.{p.__name__}' for p in Plugins.instance().discover(Launcher)))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert preset["_target_"] in found.stdout.split()
+
+
+def test_a_job_that_never_started_gets_a_folder_the_summary_and_runs_read(tmp_path):
+    from mnistcli.runs.record import read_record
+    from mnistcli.sweeps.folders import job_dirs, overrides
+    from mnistcli.sweeps.slurm_job import record_ending
+
+    sweep = tmp_path / "sweep"
+    record_ending(sweep / "2", ["model=softmax", "seed=3"], {"seed": 3}, "died", "Slurm job 7_2 CANCELLED: ...")
+    assert job_dirs(sweep) == [sweep / "2"] and overrides(sweep / "2") == {"model": "softmax", "seed": "3"}
+    record = read_record(sweep / "2")
+    assert (record.status, record.error, record.config) == ("died", "Slurm job 7_2 CANCELLED: ...", {"seed": 3})
+
+
+def test_a_job_killed_while_training_is_died_and_one_that_said_so_keeps_its_end(tmp_path):
+    from mnistcli.runs.record import RunRecord, read_record, write_record
+    from mnistcli.sweeps.slurm_job import record_ending
+
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    write_record(tmp_path / "0", RunRecord(config={"seed": 1}, status="running", epochs_run=3))
+    record_ending(tmp_path / "0", [], {}, "died", "Slurm job 5 TIMEOUT")
+    died = read_record(tmp_path / "0")
+    assert (died.status, died.error, died.epochs_run, died.config) == ("died", "Slurm job 5 TIMEOUT", 3, {"seed": 1})
+    assert died.finished_at
+
+    write_record(tmp_path / "0", RunRecord(config={}, status="interrupted", resume_with="mnistcli train resume=0"))
+    record_ending(tmp_path / "0", [], {}, "died", "Slurm job 5 CANCELLED")
+    kept = read_record(tmp_path / "0")
+    assert (kept.status, kept.error, kept.resume_with) == ("interrupted", "Slurm job 5 CANCELLED", "mnistcli train resume=0")
+
+
+def test_waiting_tells_results_from_jobs_slurm_ended(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    def job(job_id: str, done: bool) -> SimpleNamespace:
+        result = tmp_path / f"{job_id}_result.pkl"
+        if done:
+            result.write_bytes(b"")
+        return SimpleNamespace(job_id=job_id, paths=SimpleNamespace(result_pickle=result, stderr=tmp_path / f"{job_id}.err"))
+
+    jobs = [job("7_0", True), job("7_1", False), job("7_2", False), job("7_3", False)]
+    polls = []
+
+    def states(arrays):
+        polls.append(arrays)
+        if len(polls) == 2:  # job 3 finishes while we wait: its result appears, Slurm says COMPLETED
+            jobs[3].paths.result_pickle.write_bytes(b"")
+        return {"7_0": ("COMPLETED", "None"), "7_1": ("CANCELLED", "None"), "7_2": ("RUNNING", "None"),
+                "7_3": ("COMPLETED", "None")} if len(polls) < 3 else {"7_2": ("TIMEOUT", "TimeLimit")}
+
+    monkeypatch.setattr(slurm, "job_states", states)
+    monkeypatch.setattr(slurm.time, "sleep", lambda s: None)
+    outcomes = slurm._wait(jobs, {"timeout_min": 1})
+    assert outcomes[0] is None and outcomes[3] is None  # a result, whatever squeue says
+    assert outcomes[1].startswith("Slurm job 7_1 CANCELLED: cancelled")
+    assert outcomes[2].startswith("Slurm job 7_2 TIMEOUT, reason TimeLimit: stopped by Slurm at its time limit of 1 min")
+    assert all(arrays == {"7"} for arrays in polls)  # one squeue call per poll for the whole array
