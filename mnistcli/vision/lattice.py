@@ -97,9 +97,10 @@ def _cuts(lab: np.ndarray, core: np.ndarray, p: Piece, height: float, stroke: fl
 
 
 def build(ink: np.ndarray, found: LinePieces, stroke: float, image_size: int, name: str, thumb, thumb_scale: float,
-          shape: tuple[int, int]) -> Line:
+          shape: tuple[int, int], whole_ink: np.ndarray | None = None) -> Line:
     """The lattice of one line: its atoms (pieces, wide ones cut), every run of up to MAX_ATOMS atoms as a
-    candidate digit framed for the model, and the whole picture framed exactly as one digit."""
+    candidate digit framed for the model, and the whole picture (``whole_ink``: its ink map as one digit sees it,
+    by default ``ink``) framed exactly as one digit."""
     lab, core, pieces, loose_ids, height, warning = (
         found.lab, found.core, found.pieces, found.loose, found.height, found.warning)
     # Atoms: the pieces, wide ones cut at their candidate columns. Each atom: (labels, x-range) of its pixels.
@@ -174,7 +175,7 @@ def build(ink: np.ndarray, found: LinePieces, stroke: float, image_size: int, na
                     gaps += min((distance.get((a, k), 0.0) for a in range(i, k)), default=0.0) / height
             try:
                 if whole:  # the whole image: exactly the one-digit reading (--single)
-                    inputs.append(frame_ink(ink, image_size, name))
+                    inputs.append(frame_ink(ink if whole_ink is None else whole_ink, image_size, name))
                 else:
                     part = _even_strokes(_atoms_ink(ink, owner, i, j, (x0, y0, x1, y1)), h)
                     inputs.append(frame_ink(part, image_size, name, drop=False))

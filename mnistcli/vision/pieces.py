@@ -166,6 +166,53 @@ def _lines(pieces: list[Piece]) -> list[list[Piece]]:
     return list(groups.values())
 
 
+#: A piece of faint ink (a light pen, a fine pen's thin line) is found in the ink map smoothed over half a
+#: stroke from this level on; it is lifted to full ink when its strongest pixels stay below FAINT_BELOW.
+FAINT_FROM = 0.08
+FAINT_BELOW = 0.75
+
+
+def lift_faint(ink: np.ndarray, stroke: float) -> np.ndarray:
+    """The ink map with digits much fainter than the line's strongest made as dark as them.
+
+    The ink level is set by the darkest strokes of the picture; a digit written more lightly, or with a
+    thinner line, may then hold no stroke ink (CORE) at all and be lost. A piece of faint ink as tall as the
+    line's digits (and no wider than a few of them), away from the picture's edges and made of strokes rather
+    than a filled blob (a shadow), is divided by its own level (its 95th percentile).
+    """
+    core = ink >= CORE
+    lab, n = ndimage.label(core, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return ink
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    slices = ndimage.find_objects(lab)
+    height = float(np.median([sl[0].stop - sl[0].start for sl, a in zip(slices, sizes) if a >= 0.1 * sizes.max()]))
+    smooth = ndimage.gaussian_filter(ink, sigma=max(1.0, stroke / 2))
+    flab, fn = ndimage.label(smooth >= FAINT_FROM, structure=np.ones((3, 3), bool))
+    out = ink
+    for i, sl in enumerate(ndimage.find_objects(flab), 1):
+        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        if h < 0.6 * height or h > 2.0 * height or w > 2.5 * height:
+            continue
+        if sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == ink.shape[0] or sl[1].stop == ink.shape[1]:
+            continue  # a shadow's edge or the paper's corner, not writing
+        mine = flab[sl] == i
+        values = ink[sl][mine]
+        values = values[values >= 0.1]
+        if values.size < 10:
+            continue
+        level = float(np.percentile(values, 95))
+        if level >= FAINT_BELOW or level <= 0:
+            continue
+        lifted = np.clip(ink[sl][mine] / level, 0.0, 1.0)
+        if np.count_nonzero(lifted >= CORE) > 0.45 * h * w:
+            continue  # a filled blob (a shadow), not strokes
+        if out is ink:
+            out = ink.copy()
+        out[sl][mine] = lifted
+    return out
+
+
 @dataclass
 class LinePieces:
     """What ``line_pieces`` finds: the label image, core mask, the line's pieces left to right (``loose``: the

@@ -29,7 +29,7 @@ import numpy as np
 from mnistcli.vision.frame import _drop_frame
 from mnistcli.vision.ink import find_ink
 from mnistcli.vision.lattice import Candidate, Line, build, core_box, frame_ink, thumbnail_of
-from mnistcli.vision.pieces import ink_map, line_pieces
+from mnistcli.vision.pieces import ink_map, lift_faint, line_pieces
 
 
 def single(grey: np.ndarray, image_size: int = 28, invert: bool | None = None, name: str = "image") -> Line:
@@ -48,5 +48,6 @@ def find_line(
     """One line of handwritten digits -> its lattice (see the module's docstring)."""
     ink, stroke = ink_map(grey, invert, name)
     thumb, thumb_scale = thumbnail_of(ink)
-    found = line_pieces(ink, stroke, name)
-    return build(ink, found, stroke, image_size, name, thumb, thumb_scale, grey.shape)
+    lifted = lift_faint(ink, stroke)
+    found = line_pieces(lifted, stroke, name)
+    return build(lifted, found, stroke, image_size, name, thumb, thumb_scale, grey.shape, whole_ink=ink)
