@@ -71,13 +71,51 @@ def core_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
-def _cuts(lab: np.ndarray, core: np.ndarray, p: Piece, height: float, stroke: float) -> list[tuple[int, float]]:
-    """Columns where a wide piece may be cut into two digits, with the cost (strokes cut through)."""
+#: A cut may wander this share of the line's height either side of its column, one column per row at most.
+SEAM_REACH = 0.15
+SEAM_STEP = 0.05  # cost of each sideways step, in pixels of ink (a straight cut is preferred when as good)
+#: Cuts follow such paths only where the strokes are at least this share of the line's height wide (a marker):
+#: thick strokes of touching digits merge into a blob no straight cut parts cheaply. With thinner strokes the
+#: freedom found cheap paths through digits (an open 0 parted into "(" and ")") about as often as it helped.
+SEAM_FROM = 0.14
+
+
+def _seam(mine: np.ndarray, x: int, reach: int) -> tuple[np.ndarray, float]:
+    """The path from top to bottom through ``mine`` (a piece's stroke pixels) near column ``x`` that crosses
+    the fewest of them, moving at most one column a row: its column in each row and the pixels crossed.
+    (Touching or overlapping neighbours are rarely parted by a straight line; a path can follow the gap.)"""
+    lo, hi = max(0, x - reach), min(mine.shape[1], x + reach + 1)
+    # Strokes widened by a pixel either side: a path stepping sideways cannot slip between two pixels that
+    # touch only at their corners (a thin slanted stroke).
+    cost = ndimage.maximum_filter1d(mine, 3, axis=1)[:, lo:hi].astype(np.float32)
+    acc = cost[0].copy()
+    back = np.zeros(cost.shape, np.int8)
+    inf = np.float32(np.inf)
+    for y in range(1, len(cost)):
+        left = np.concatenate(([inf], acc[:-1])) + SEAM_STEP
+        right = np.concatenate((acc[1:], [inf])) + SEAM_STEP
+        options = np.stack([left, acc, right])
+        back[y] = options.argmin(axis=0) - 1
+        acc = options.min(axis=0) + cost[y]
+    col = int(np.argmin(acc + SEAM_STEP * np.abs(np.arange(lo, hi) - x)))  # ties: nearest the seed column
+    total = float(cost[-1, col])
+    path = np.empty(len(cost), np.int64)
+    path[-1] = col
+    for y in range(len(cost) - 1, 0, -1):
+        col += int(back[y, col])
+        path[y - 1] = col
+        total += float(cost[y - 1, col])
+    return path + lo, total
+
+
+def _cuts(lab: np.ndarray, core: np.ndarray, p: Piece, height: float, stroke: float) -> list[tuple[np.ndarray, float]]:
+    """Where a wide piece may be cut into two digits: paths (the column the cut passes in each of the piece's
+    rows) started at minima of its column profile, each with its cost (strokes cut through)."""
     if p.w < 0.45 * height:
         return []
     sl = (slice(p.y0, p.y1), slice(p.x0, p.x1))
-    mine = np.isin(lab[sl], p.labels)
-    prof = (core[sl] & mine).sum(axis=0).astype(np.float32)
+    mine = np.isin(lab[sl], p.labels) & core[sl]
+    prof = mine.sum(axis=0).astype(np.float32)
     smooth = ndimage.uniform_filter1d(prof, size=max(1, int(round(stroke / 2)) | 1), mode="nearest")
     margin = max(2, int(0.12 * height))
     # Columns at a minimum of the smoothed profile within `margin` either side, away from the piece's ends.
@@ -90,10 +128,22 @@ def _cuts(lab: np.ndarray, core: np.ndarray, p: Piece, height: float, stroke: fl
         if value > 3.5 * stroke:
             break
         if all(abs(x - c) >= margin for c, _ in chosen):
-            chosen.append((x, value / stroke))
+            chosen.append((x, value))
         if len(chosen) >= limit:
             break
-    return sorted((p.x0 + x, cost) for x, cost in chosen)
+    reach = max(1, min(int(SEAM_REACH * height), margin - 1))
+    cuts = []
+    for x, value in sorted(chosen):
+        if stroke >= SEAM_FROM * height:
+            path, crossed = _seam(mine, x, reach)
+            path = np.clip(path, 1, p.w - 1)
+            if cuts:  # cuts never cross: each stays right of the one before
+                path = np.maximum(path, cuts[-1][0] - p.x0)
+            # (never 0: a cost of 0 marks where a new piece starts)
+            cuts.append((path + p.x0, max(1e-3, min(value, crossed) / stroke)))
+        else:
+            cuts.append((np.full(p.h, p.x0 + x), value / stroke))
+    return cuts
 
 
 def build(ink: np.ndarray, found: LinePieces, stroke: float, image_size: int, name: str, thumb, thumb_scale: float,
@@ -103,8 +153,9 @@ def build(ink: np.ndarray, found: LinePieces, stroke: float, image_size: int, na
     by default ``ink``) framed exactly as one digit."""
     lab, core, pieces, loose_ids, height, warning = (
         found.lab, found.core, found.pieces, found.loose, found.height, found.warning)
-    # Atoms: the pieces, wide ones cut at their candidate columns. Each atom: (labels, x-range) of its pixels.
-    atoms: list[tuple[list[int], int, int]] = []
+    # Atoms: the pieces, wide ones cut along their candidate paths. Each atom: (labels, x-range, its left and
+    # right boundaries in each of the piece's rows, and the piece's first row) - its pixels lie between them.
+    atoms: list[tuple[list[int], int, int, np.ndarray, np.ndarray, int]] = []
     cut_cost: list[float] = []
     skippable: list[bool] = []
     # A picture of one piece of ink no wider than tall is one digit (two touching digits are wider):
@@ -112,31 +163,34 @@ def build(ink: np.ndarray, found: LinePieces, stroke: float, image_size: int, na
     alone = len(pieces) == 1 and not loose_ids and pieces[0].w < 0.9 * pieces[0].h
     for p in pieces:
         cuts = _cuts(lab, core, p, height, stroke) if id(p) not in loose_ids and not alone else []
-        edges = [p.x0] + [x for x, _ in cuts] + [p.x1]
+        edges = [np.full(p.h, p.x0)] + [path for path, _ in cuts] + [np.full(p.h, p.x1)]
         costs = [0.0] + [c for _, c in cuts]
         for k in range(len(edges) - 1):
-            atoms.append((p.labels, edges[k], edges[k + 1]))
+            left, right = edges[k], edges[k + 1]
+            atoms.append((p.labels, int(left.min()), int(right.max()), left, right, p.y0))
             cut_cost.append(costs[k] if k > 0 else 0.0)
             skippable.append(id(p) in loose_ids)
     n = len(atoms)
     # Which atom each pixel belongs to (-1: none): its strokes, then their faint fringe around them.
     owner = np.full(lab.shape, -1, np.int32)
     boxes = []
-    for k, (labels, x0, x1) in enumerate(atoms):
-        mine = np.isin(lab[:, x0:x1], labels)
-        owner[:, x0:x1][mine] = k
-        sub = mine & core[:, x0:x1]
-        rows = np.flatnonzero(sub.any(axis=1))
-        cols = np.flatnonzero(sub.any(axis=0))
-        if rows.size == 0:
+    for k, (labels, x0, x1, left, right, y0) in enumerate(atoms):
+        rows = slice(y0, y0 + len(left))
+        cols = np.arange(x0, x1)[None, :]
+        mine = np.isin(lab[rows, x0:x1], labels) & (cols >= left[:, None]) & (cols < right[:, None])
+        owner[rows, x0:x1][mine] = k
+        sub = mine & core[rows, x0:x1]
+        ys = np.flatnonzero(sub.any(axis=1))
+        xs = np.flatnonzero(sub.any(axis=0))
+        if ys.size == 0:
             boxes.append((x0, 0, x1, 0))
         else:
-            boxes.append((x0 + int(cols[0]), int(rows[0]), x0 + int(cols[-1]) + 1, int(rows[-1]) + 1))
+            boxes.append((x0 + int(xs[0]), y0 + int(ys[0]), x0 + int(xs[-1]) + 1, y0 + int(ys[-1]) + 1))
     # Where a new piece starts, how far its ink is from each of the atoms before it (clear gaps, in pixels).
     # (The nearest pixels of two pieces lie on their outlines: those, at most 150 of each, are compared.)
     outline = core & ~ndimage.binary_erosion(core)
     points = []
-    for k, (labels, x0, x1) in enumerate(atoms):
+    for k, (_, x0, x1, *_) in enumerate(atoms):
         ys, xs = np.nonzero((owner[:, x0:x1] == k) & outline[:, x0:x1])
         step = max(1, ys.size // 150)
         points.append(np.stack([ys[::step], xs[::step] + x0], axis=1).astype(np.float32))
