@@ -169,7 +169,7 @@ def _lines(pieces: list[Piece]) -> list[list[Piece]]:
 #: A piece of faint ink (a light pen, a fine pen's thin line) is found in the ink map smoothed over half a
 #: stroke from this level on; it is lifted to full ink when its strongest pixels stay below FAINT_BELOW.
 FAINT_FROM = 0.08
-FAINT_BELOW = 0.75
+FAINT_BELOW = 0.88
 
 
 def lift_faint(ink: np.ndarray, stroke: float) -> np.ndarray:
