@@ -167,7 +167,7 @@ class Reader:
 
     def read_lattices(self, lines: Sequence, sizes: Sequence[tuple[int, int] | None] | None = None) -> list[dict]:
         """Lattices (``vision.segment.Line``) of many images -> their readings; the model runs once for all."""
-        from mnistcli.vision.segment import best_path
+        from mnistcli.vision.scoring import best_path
 
         sizes = sizes or [None] * len(lines)
         starts = np.cumsum([0] + [len(line.candidates) for line in lines])
