@@ -139,13 +139,13 @@ def _executor(launcher, folder: str):
     return executor
 
 
-def job_states(array_ids: set[str]) -> dict[str, tuple[str, str]]:
-    """Every job of these arrays that Slurm still knows: id ("12_3") -> (state, reason)."""
+def job_states(array_ids: set[str]) -> dict[str, tuple[str, str]] | None:
+    """Every job of these arrays that Slurm still knows: id ("12_3") -> (state, reason); None when squeue failed."""
     try:
         out = _slurm("squeue", "--noheader", "--array", "--states=all", f"--jobs={','.join(sorted(array_ids))}",
                      "--format=%i|%T|%r")
-    except MnistcliError:  # a controller that is busy for a moment; the next poll asks again
-        return {}
+    except MnistcliError:  # a controller busy for a moment: this poll says nothing about the jobs
+        return None
     states = {}
     for line in out.splitlines():
         parts = line.strip().split("|")
@@ -219,6 +219,8 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
                 continue
             if job.paths.result_pickle.exists():
                 outcomes[i] = None
+                continue
+            if states is None:  # squeue failed: not a sign that the job is gone
                 continue
             state = states.get(str(job.job_id))
             # COMPLETED without a result yet: a shared filesystem may show the file late; give it a few polls.

@@ -143,3 +143,31 @@ def test_waiting_tells_results_from_jobs_slurm_ended(tmp_path, monkeypatch):
     assert outcomes[1].startswith("Slurm job 7_1 CANCELLED: cancelled")
     assert outcomes[2].startswith("Slurm job 7_2 TIMEOUT, reason TimeLimit: stopped by Slurm at its time limit of 1 min")
     assert all(arrays == {"7"} for arrays in polls)  # one squeue call per poll for the whole array
+
+
+def _fake_job(tmp_path, job_id: str):
+    from types import SimpleNamespace
+
+    paths = SimpleNamespace(result_pickle=tmp_path / f"{job_id}_result.pkl", stderr=tmp_path / f"{job_id}.err")
+    return SimpleNamespace(job_id=job_id, paths=paths)
+
+
+def test_a_busy_controller_is_not_taken_for_dead_jobs(tmp_path, monkeypatch):
+    """squeue failing (a busy slurmctld) says nothing about the jobs: many failed polls in a row kill none."""
+    from mnistcli.errors import MnistcliError as Busy
+
+    jobs = [_fake_job(tmp_path, "8_0"), _fake_job(tmp_path, "8_1")]
+    polls = []
+
+    def squeue(*args):
+        polls.append(args)
+        if len(polls) <= 2 * slurm.MISSING_POLLS:
+            raise Busy("`squeue --noheader` failed: slurm_load_jobs error: Socket timed out")
+        jobs[0].paths.result_pickle.write_bytes(b"")
+        return "8_1|CANCELLED|None\n"
+
+    monkeypatch.setattr(slurm, "_slurm", squeue)
+    monkeypatch.setattr(slurm.time, "sleep", lambda s: None)
+    assert slurm.job_states({"8"}) is None
+    outcomes = slurm._wait(jobs, {})
+    assert outcomes[0] is None and outcomes[1].startswith("Slurm job 8_1 CANCELLED")
