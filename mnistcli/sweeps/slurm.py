@@ -171,8 +171,7 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     from hydra.core.singleton import Singleton
     from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 
-    params = launcher.params
-    check_fits(params, nodes())
+    params = launcher.params  # checked against the nodes in the launcher's setup(), before the sweep folder was made
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     first = initial_job_idx
