@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from typing import Any, Callable
 
 from mnistcli.errors import MnistcliError
+
+log = logging.getLogger(__name__)
 
 
 def record_ending(job_dir: Path, overrides: list[str], cfg: dict, status: str, why: str) -> None:
@@ -30,6 +33,13 @@ def record_ending(job_dir: Path, overrides: list[str], cfg: dict, status: str, w
         hydra_dir.mkdir(parents=True)
         write_text(hydra_dir / "overrides.yaml", yaml.safe_dump(list(overrides)))
     write_record(job_dir, record)
+    if (record.tracking or {}).get("mlflow"):  # its MLflow run would stay RUNNING forever
+        from mnistcli.tracking.mlflow_run import end_killed
+
+        try:
+            end_killed(record.tracking)
+        except MnistcliError as exc:
+            log.warning(f"{job_dir}: its MLflow run was not closed: {exc}")
 
 
 def job_folder(launcher, overrides: list[str], num: int) -> tuple[Path, dict]:

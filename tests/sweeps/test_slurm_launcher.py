@@ -171,3 +171,27 @@ def test_a_busy_controller_is_not_taken_for_dead_jobs(tmp_path, monkeypatch):
     assert slurm.job_states({"8"}) is None
     outcomes = slurm._wait(jobs, {})
     assert outcomes[0] is None and outcomes[1].startswith("Slurm job 8_1 CANCELLED")
+
+
+def test_a_job_slurm_killed_closes_its_mlflow_run_as_killed(tmp_path):
+    """A job killed mid-training cannot close its MLflow child run: the ending written for it does (KILLED), and
+    leaves alone a run that closed itself."""
+    pytest.importorskip("mlflow", reason="mlflow-skinny is not installed (the test extra has it)")
+    from mlflow.tracking import MlflowClient
+
+    from mnistcli.runs.record import RunRecord, read_record, write_record
+    from mnistcli.sweeps.slurm_job import record_ending
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("t", artifact_location=(tmp_path / "mlruns").as_uri())
+    killed, finished = (client.create_run(experiment).info.run_id for _ in range(2))
+    client.set_terminated(finished, "FINISHED")
+    for name, run_id in (("0", killed), ("1", finished)):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        tracking = {"mlflow": {"run_id": run_id, "experiment_id": experiment, "tracking_uri": uri}}
+        write_record(tmp_path / name, RunRecord(config={}, status="running", tracking=tracking))
+        record_ending(tmp_path / name, [], {}, "died", "Slurm job 5 TIMEOUT")
+        assert read_record(tmp_path / name).status == "died"
+    assert client.get_run(killed).info.status == "KILLED" and client.get_run(killed).info.end_time
+    assert client.get_run(finished).info.status == "FINISHED"
