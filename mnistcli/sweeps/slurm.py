@@ -201,7 +201,7 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
                 outcome = f"Slurm job {job.job_id} raised outside the job: {one_line(exc)}; its log: {job.paths.stderr}"
         num = first + jobs.index(job)
         record_death(launcher, overrides, num, outcome)
-        results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None))
+        results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED))
     return results
 
 

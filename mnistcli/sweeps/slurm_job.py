@@ -89,6 +89,6 @@ def run_in_job(launcher, call: Callable[..., Any], overrides: list[str], job_dir
         )
         job_dir, cfg = job_folder(launcher, overrides, num)
         record_ending(job_dir, overrides, cfg, "interrupted", why)
-        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None)
+        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
     finally:
         signal.signal(warning, previous)
