@@ -190,7 +190,10 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
         arrays = sorted({str(j.job_id).split("_")[0] for j in jobs})
         what = f"job {jobs[0].job_id}" if len(jobs) == 1 else f"array {', '.join(arrays)}: {len(jobs)} jobs"
         log.info(f"Slurm {what} (submitit's messages: {LOG_FILE} in the sweep folder)")
-        outcomes = _wait(jobs, params)
+        try:
+            outcomes = _wait(jobs, params)
+        except KeyboardInterrupt:  # Ctrl-C here would leave the jobs running on the cluster, unseen
+            raise KeyboardInterrupt(f"interrupted: {cancel(jobs)}") from None
     results = []
     for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
         if outcome is None:
@@ -233,6 +236,18 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)  # one squeue call per poll for the whole sweep
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def cancel(jobs: list) -> str:
+    """scancel every job that has no result yet (submitit's job.cancel); one line saying which."""
+    left = [job for job in jobs if not job.paths.result_pickle.exists()]
+    for job in left:
+        job.cancel(check=False)
+    if not left:
+        return "every Slurm job had already finished"
+    ids = [str(job.job_id) for job in left]
+    shown = ", ".join(ids) if len(ids) <= 6 else f"{', '.join(ids[:3])}, ..., {ids[-1]}"
+    return f"cancelled Slurm job {shown}" if len(ids) == 1 else f"cancelled {len(ids)} Slurm jobs: {shown}"
 
 
 def record_death(launcher, overrides: list[str], num: int, why: str) -> None:

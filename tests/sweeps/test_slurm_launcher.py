@@ -195,3 +195,32 @@ def test_a_job_slurm_killed_closes_its_mlflow_run_as_killed(tmp_path):
         assert read_record(tmp_path / name).status == "died"
     assert client.get_run(killed).info.status == "KILLED" and client.get_run(killed).info.end_time
     assert client.get_run(finished).info.status == "FINISHED"
+
+
+def test_ctrl_c_while_waiting_cancels_the_jobs_and_says_which(tmp_path, monkeypatch):
+    """Ctrl-C in the submitting process used to leave the sweep's jobs running on the cluster, unseen."""
+    from types import SimpleNamespace
+
+    cancelled = []
+    jobs = []
+    for n in range(3):
+        job = _fake_job(tmp_path, f"9_{n}")
+        job.cancel = lambda check=True, job=job: cancelled.append((job.job_id, check))
+        jobs.append(job)
+    jobs[0].paths.result_pickle.write_bytes(b"")  # finished before Ctrl-C: nothing to cancel
+
+    class Executor:
+        def map_array(self, fn, *args):
+            return jobs
+
+    def ctrl_c(jobs, params):
+        raise KeyboardInterrupt
+
+    config = SimpleNamespace(hydra=SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path / "sweep"))))
+    launcher = SimpleNamespace(params={"submitit_folder": str(tmp_path / ".submitit")}, config=config)
+    monkeypatch.setattr(slurm, "_executor", lambda launcher, folder: Executor())
+    monkeypatch.setattr(slurm, "_wait", ctrl_c)
+    with pytest.raises(KeyboardInterrupt) as info:
+        slurm.launch(launcher, [["seed=1"], ["seed=2"], ["seed=3"]], 0)
+    assert cancelled == [("9_1", False), ("9_2", False)]
+    assert str(info.value) == "interrupted: cancelled 2 Slurm jobs: 9_1, 9_2"
