@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -167,13 +168,18 @@ def why_died(job_id: str, state: str | None, reason: str | None, params: dict, s
 
 def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
     """Submit one Slurm job per sweep job and wait for each result; a job Slurm ends early (time limit, scancel,
-    memory, node) is recorded as died with Slurm's reason, and the sweep goes on to its summary."""
+    memory, node) is recorded as died with Slurm's reason, and the sweep goes on to its summary.
+
+    Follows hydra-submitit-launcher 1.2's BaseSubmititLauncher.launch (executor, hydra.sweep.mode, job arguments),
+    with squeue waiting in place of its job.results(): pyproject.toml pins the plugin to 1.2.x for that."""
     from hydra.core.singleton import Singleton
     from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 
     params = launcher.params  # checked against the nodes in the launcher's setup(), before the sweep folder was made
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    if "mode" in launcher.config.hydra.sweep:  # as Hydra's submitit launcher does: hydra.sweep.mode, octal
+        os.chmod(sweep_dir, mode=int(str(launcher.config.hydra.sweep.mode), 8))
     first = initial_job_idx
     n = len(job_overrides)
     log.info(f"Submitting {n} job{'' if n == 1 else 's'} to Slurm")  # the summary names the sweep folder

@@ -224,3 +224,50 @@ def test_ctrl_c_while_waiting_cancels_the_jobs_and_says_which(tmp_path, monkeypa
         slurm.launch(launcher, [["seed=1"], ["seed=2"], ["seed=3"]], 0)
     assert cancelled == [("9_1", False), ("9_2", False)]
     assert str(info.value) == "interrupted: cancelled 2 Slurm jobs: 9_1, 9_2"
+
+
+@pytest.mark.parametrize("extra", [[], ["hydra.launcher.max_num_timeout=3", "hydra.launcher.partition=gpu",
+                                        "+hydra.launcher.additional_parameters={mail_type: END}", "+hydra.sweep.mode=750"]])
+def test_the_executor_gets_what_hydras_own_submitit_launcher_would_give_it(tmp_path, monkeypatch, extra):
+    """launch() follows hydra-submitit-launcher's BaseSubmititLauncher.launch (pinned to 1.2.x in pyproject.toml):
+    for the same config, submitit's executor must be made and parameterised exactly as the plugin's launch does."""
+    import os
+    import stat
+
+    import submitit
+    from hydra import compose, initialize_config_module
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnistcli_slurm.launcher import MnistcliSlurmLauncher
+
+    calls: dict[str, list] = {}
+
+    class Recorder:
+        def __init__(self, **init):
+            self.name = type(launcher).__name__
+            calls.setdefault(self.name, []).append(("init", init))
+
+        def update_parameters(self, **params):
+            calls[self.name].append(("update", params))
+
+        def map_array(self, fn, *args):
+            calls[self.name].append(("map_array", [list(a) for a in args[:3]]))
+            raise RuntimeError("stop before submitting")
+
+    monkeypatch.setattr(submitit, "AutoExecutor", Recorder)
+    monkeypatch.setattr(slurm, "scheduler_log", lambda path: __import__("contextlib").nullcontext())
+    with initialize_config_module(version_base="1.3", config_module="mnistcli.conf"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", *extra], return_hydra_config=True)
+    params = {k: v for k, v in OmegaConf.to_container(cfg.hydra.launcher, resolve=True).items() if k != "_target_"}
+    dirs = {}
+    for cls in (SlurmLauncher, MnistcliSlurmLauncher):
+        launcher = cls(**params)
+        dirs[cls.__name__] = tmp_path / cls.__name__
+        launcher.config = OmegaConf.merge(cfg, {"hydra": {"sweep": {"dir": str(dirs[cls.__name__])}}})
+        with pytest.raises(Exception, match="stop before submitting"):
+            launcher.launch([["seed=1"], ["seed=2"]], 3)
+    assert calls["MnistcliSlurmLauncher"] == calls["SlurmLauncher"]
+    assert calls["SlurmLauncher"][0][1]["folder"] == params["submitit_folder"]
+    modes = {stat.S_IMODE(os.stat(d).st_mode) for d in dirs.values()}
+    assert len(modes) == 1 and (modes == {0o750} if extra else True)
