@@ -119,7 +119,6 @@ def test_a_job_killed_while_training_is_died_and_one_that_said_so_keeps_its_end(
 
 def test_waiting_tells_results_from_jobs_slurm_ended(tmp_path, monkeypatch):
     from types import SimpleNamespace
-
     def job(job_id: str, done: bool) -> SimpleNamespace:
         result = tmp_path / f"{job_id}_result.pkl"
         if done:
@@ -147,7 +146,6 @@ def test_waiting_tells_results_from_jobs_slurm_ended(tmp_path, monkeypatch):
 
 def _fake_job(tmp_path, job_id: str):
     from types import SimpleNamespace
-
     paths = SimpleNamespace(result_pickle=tmp_path / f"{job_id}_result.pkl", stderr=tmp_path / f"{job_id}.err")
     return SimpleNamespace(job_id=job_id, paths=paths)
 
@@ -200,6 +198,7 @@ def test_a_job_slurm_killed_closes_its_mlflow_run_as_killed(tmp_path):
 def test_ctrl_c_while_waiting_cancels_the_jobs_and_says_which(tmp_path, monkeypatch):
     """Ctrl-C in the submitting process used to leave the sweep's jobs running on the cluster, unseen."""
     from types import SimpleNamespace
+    from omegaconf import OmegaConf
 
     cancelled = []
     jobs = []
@@ -216,7 +215,7 @@ def test_ctrl_c_while_waiting_cancels_the_jobs_and_says_which(tmp_path, monkeypa
     def ctrl_c(jobs, params):
         raise KeyboardInterrupt
 
-    config = SimpleNamespace(hydra=SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path / "sweep"))))
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}})
     launcher = SimpleNamespace(params={"submitit_folder": str(tmp_path / ".submitit")}, config=config)
     monkeypatch.setattr(slurm, "_executor", lambda launcher, folder: Executor())
     monkeypatch.setattr(slurm, "_wait", ctrl_c)
