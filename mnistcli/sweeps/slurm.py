@@ -15,7 +15,7 @@ from mnistcli.errors import MnistcliError, one_line
 
 log = logging.getLogger(__name__)
 
-LOG_FILE = "slurm.log"  # in the sweep folder: submitit's messages, which are for whoever debugs the cluster
+LOG_FILE = "slurm.log"  # in the sweep folder, made only when submitit has something to say (whoever debugs the cluster)
 # Slurm states in which a job may still write its result; any other state is an end.
 WAITING = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD",
            "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "STOPPED"}
@@ -110,7 +110,7 @@ def scheduler_log(path: Path) -> Iterator[None]:
 
     logger = logging.getLogger("submitit")
     saved = (logger.handlers[:], logger.propagate, logger.level)
-    handler = logging.FileHandler(path, encoding="utf-8")  # made even when submitit has nothing to say
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)  # the file is made by its first message
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.handlers, logger.propagate = [handler], False
     logger.setLevel(logging.DEBUG)
@@ -195,23 +195,36 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
             raise MnistcliError(f"Slurm refused the jobs (sbatch): {one_line(exc)}") from None
         arrays = sorted({str(j.job_id).split("_")[0] for j in jobs})
         what = f"job {jobs[0].job_id}" if len(jobs) == 1 else f"array {', '.join(arrays)}: {len(jobs)} jobs"
-        log.info(f"Slurm {what} (submitit's messages: {LOG_FILE} in the sweep folder)")
+        ids = jobs[0].job_id if len(jobs) == 1 else f"{arrays[0]}_*" if len(arrays) == 1 else "*"
+        logs = f"{'its log' if len(jobs) == 1 else 'logs'}: {_where(str(params['submitit_folder']), ids, sweep_dir)}"
+        log.info(f"Slurm {what}; {logs}")
         try:
             outcomes = _wait(jobs, params)
         except KeyboardInterrupt:  # Ctrl-C here would leave the jobs running on the cluster, unseen
             raise KeyboardInterrupt(f"interrupted: {cancel(jobs)}") from None
-    results = []
-    for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
-        if outcome is None:
-            try:
-                results.append(job.results()[0])
-                continue
-            except Exception as exc:  # noqa: BLE001 - the job's Python died outside mnistcli's own handling
-                outcome = f"Slurm job {job.job_id} raised outside the job: {one_line(exc)}; its log: {job.paths.stderr}"
-        num = first + jobs.index(job)
-        record_death(launcher, overrides, num, outcome)
-        results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED))
+        results = []
+        for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
+            if outcome is None:
+                try:
+                    results.append(job.results()[0])
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the job's Python died outside mnistcli's own handling
+                    outcome = f"Slurm job {job.job_id} raised outside the job: {one_line(exc)}; its log: {job.paths.stderr}"
+            num = first + jobs.index(job)
+            record_death(launcher, overrides, num, outcome)
+            results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED))
+    if (sweep_dir / LOG_FILE).is_file() and (sweep_dir / LOG_FILE).stat().st_size:
+        log.info(f"submitit's messages: {LOG_FILE} in the sweep folder")
     return results
+
+
+def _where(folder: str, ids: str, sweep_dir: Path) -> str:
+    """Where submitit keeps the jobs' logs (hydra.launcher.submitit_folder, %j their ids), short when in the sweep."""
+    path = Path(folder.replace("%j", ids))
+    try:
+        return f"{path.relative_to(sweep_dir)}/ in the sweep folder"
+    except ValueError:
+        return f"{path}/"
 
 
 def _wait(jobs: list, params: dict) -> list[str | None]:

@@ -67,6 +67,9 @@ def test_submitit_logs_to_the_sweep_file_only(tmp_path, capfd):
     assert "sacct" not in out + err
     assert "Bypassing sacct error" in (tmp_path / slurm.LOG_FILE).read_text()
     assert logging.getLogger("submitit").propagate  # put back as it was
+    with slurm.scheduler_log(tmp_path / "quiet" / slurm.LOG_FILE):  # nothing to say: no empty file to point at
+        pass
+    assert not (tmp_path / "quiet").exists()
 
 
 def test_the_preset_uses_mnistclis_launcher_plugin(tmp_path):
@@ -198,6 +201,7 @@ def test_a_job_slurm_killed_closes_its_mlflow_run_as_killed(tmp_path):
 def test_ctrl_c_while_waiting_cancels_the_jobs_and_says_which(tmp_path, monkeypatch):
     """Ctrl-C in the submitting process used to leave the sweep's jobs running on the cluster, unseen."""
     from types import SimpleNamespace
+
     from omegaconf import OmegaConf
 
     cancelled = []
