@@ -66,8 +66,9 @@ def nodes() -> list[dict]:
     return rows
 
 
-def check_fits(params: dict, found: list[dict]) -> None:
-    """Fail fast, in one line, when no node of the partition could ever run one job of this size."""
+def check_fits(params: dict, found: list[dict], preset: set[str] = frozenset()) -> None:
+    """Fail fast, in one line, when no node of the partition could ever run one job of this size. `preset`: the
+    keys whose values are hydra/launcher=slurm's own (the line says so: the user did not ask for them)."""
     partition = params.get("partition")
     rows = [r for r in found if (r["partition"] == partition if partition else r["default"])]
     if not rows:
@@ -76,24 +77,38 @@ def check_fits(params: dict, found: list[dict]) -> None:
             f"Slurm has no partition '{partition}' (hydra.launcher.partition); valid: {', '.join(names) or 'none'}"
             if partition else "Slurm has no default partition: set hydra.launcher.partition"
         )
-    cpus = int(params.get("cpus_per_task") or 1) * int(params.get("tasks_per_node") or 1)
+    tasks = int(params.get("tasks_per_node") or 1)
+    cpus = int(params.get("cpus_per_task") or 1) * tasks
     mem_gb = params.get("mem_gb")
     mem_mb = int(float(mem_gb) * 1024) if mem_gb else 0  # submitit asks --mem=<mem_gb>GB; Slurm's GB is 1024 MB
     if any(r["cpus"] >= cpus and r["mem_mb"] >= mem_mb for r in rows):
         return
     big = max(rows, key=lambda r: (r["cpus"], r["mem_mb"]))
-    where = f"partition '{big['partition']}'"
-    asked = f"{cpus} CPUs" + (f" and {_gb(mem_mb)}" if mem_mb else "")
-    fix = []
-    if cpus > big["cpus"]:
-        fix.append(f"hydra.launcher.cpus_per_task={big['cpus']}")
-    if mem_mb > big["mem_mb"]:
-        fix.append(f"hydra.launcher.mem_gb={big['mem_mb'] // 1024}")
+    asked, fix = [], []
+    for key, value, text, limit, most in (
+        ("cpus_per_task", cpus, f"{cpus} CPUs", big["cpus"], big["cpus"] // tasks),
+        ("mem_gb", mem_mb, _gb(mem_mb), big["mem_mb"], big["mem_mb"] // 1024),
+    ):
+        if not value:
+            continue
+        if value > limit:
+            fix.append(f"hydra.launcher.{key}={most}")
+            text += " (hydra/launcher=slurm's default)" if key in preset else ""
+        asked.append(text)
     raise MnistcliError(
-        f"Slurm can never start these jobs: each asks {asked} (hydra.launcher.cpus_per_task, mem_gb; "
-        f"hydra/launcher=slurm asks 4 CPUs and 8 GB by default), but the largest node of {where}, "
-        f"{big['node']}, has {big['cpus']} CPUs and {_gb(big['mem_mb'])}; ask at most {' '.join(fix)}"
+        f"Slurm node {big['node']} (partition {big['partition']}) has {big['cpus']} CPUs, {_gb(big['mem_mb'])}; "
+        f"these jobs ask {', '.join(asked)}: set {' and '.join(fix)} or less"
     )
+
+
+def preset_keys(config) -> set[str]:
+    """The sizing keys that hydra/launcher=slurm set and no override changed (the size error names them)."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.select(config, "hydra.runtime.choices", default={}).get("hydra/launcher") != "slurm":
+        return set()
+    given = {o.lstrip("+").split("=", 1)[0] for o in OmegaConf.select(config, "hydra.overrides.hydra", default=[])}
+    return {k for k in ("cpus_per_task", "mem_gb") if f"hydra.launcher.{k}" not in given}
 
 
 def _gb(mb: int) -> str:

@@ -172,8 +172,9 @@ def test_a_request_larger_than_any_node_fails_fast_in_one_line(cluster, tmp_path
     assert proc.returncode == 2, proc.stdout + proc.stderr
     line = proc.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in proc.stderr
-    assert f"asks {too_many} CPUs" in line and f"{cluster['node']}, has {cluster['cpus']} CPUs" in line
-    assert f"hydra.launcher.cpus_per_task={cluster['cpus']}" in line
+    assert f"Slurm node {cluster['node']} (partition " in line and f"has {cluster['cpus']} CPUs" in line
+    assert f"these jobs ask {too_many} CPUs, " in line and "default" not in line  # the user's number, not the preset's
+    assert line.endswith(f"set hydra.launcher.cpus_per_task={cluster['cpus']} or less")
     # Nothing submitted, nothing written: the check runs before Hydra makes the sweep folder and its multirun.yaml.
     assert not (tmp_path / "outputs").exists(), sorted(str(p) for p in tmp_path.rglob("*"))
 

@@ -20,18 +20,34 @@ def test_a_request_that_fits_passes():
     slurm.check_fits({"cpus_per_task": 16, "mem_gb": 64, "partition": "gpu"}, [NODE, GPU_NODE])
 
 
-def test_the_preset_on_a_small_node_names_the_request_and_the_node():
+def test_the_preset_on_a_small_node_is_one_short_line_naming_the_node_and_the_fix():
     with pytest.raises(MnistcliError) as info:
-        slurm.check_fits({"cpus_per_task": 4, "mem_gb": 8}, [NODE, GPU_NODE])  # the preset's size
-    text = str(info.value)
-    assert "\n" not in text
-    assert "each asks 4 CPUs and 8 GB" in text and "hydra/launcher=slurm asks 4 CPUs and 8 GB by default" in text
-    assert "partition 'local', vm, has 2 CPUs and 23.5 GB" in text and text.endswith("hydra.launcher.cpus_per_task=2")
+        slurm.check_fits({"cpus_per_task": 4, "mem_gb": 8}, [NODE, GPU_NODE], {"cpus_per_task", "mem_gb"})
+    assert str(info.value) == (
+        "Slurm node vm (partition local) has 2 CPUs, 23.5 GB; these jobs ask 4 CPUs (hydra/launcher=slurm's default), "
+        "8 GB: set hydra.launcher.cpus_per_task=2 or less"
+    )
+    with pytest.raises(MnistcliError, match=r"ask 64 CPUs, 1 GB: set hydra.launcher.cpus_per_task=2 or less$"):
+        slurm.check_fits({"cpus_per_task": 64, "mem_gb": 1}, [NODE], {"mem_gb"})  # the user's 64: no preset named
 
 
 def test_memory_and_tasks_count_too():
-    with pytest.raises(MnistcliError, match=r"asks 2 CPUs and 30 GB .* ask at most hydra.launcher.mem_gb=23$"):
+    with pytest.raises(MnistcliError, match=r"ask 2 CPUs, 30 GB: set hydra.launcher.mem_gb=23 or less$"):
         slurm.check_fits({"cpus_per_task": 1, "tasks_per_node": 2, "mem_gb": 30}, [NODE])
+    with pytest.raises(MnistcliError, match=r"ask 4 CPUs: set hydra.launcher.cpus_per_task=1 or less$"):
+        slurm.check_fits({"cpus_per_task": 2, "tasks_per_node": 2}, [NODE])  # 2 tasks of 1 CPU fit
+
+
+def test_the_preset_keys_are_those_no_override_changed():
+    from omegaconf import OmegaConf
+
+    def config(launcher, *overrides):
+        return OmegaConf.create({"hydra": {"runtime": {"choices": {"hydra/launcher": launcher}},
+                                           "overrides": {"hydra": list(overrides)}}})
+
+    assert slurm.preset_keys(config("slurm")) == {"cpus_per_task", "mem_gb"}
+    assert slurm.preset_keys(config("slurm", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1")) == {"mem_gb"}
+    assert slurm.preset_keys(config("submitit_slurm")) == set()
 
 
 def test_an_unknown_partition_lists_the_valid_ones():
