@@ -188,7 +188,7 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     Follows hydra-submitit-launcher 1.2's BaseSubmititLauncher.launch (executor, hydra.sweep.mode, job arguments),
     with squeue waiting in place of its job.results(): pyproject.toml pins the plugin to 1.2.x for that."""
     from hydra.core.singleton import Singleton
-    from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+    from hydra.core.utils import JobReturn, JobStatus
 
     params = launcher.params  # checked against the nodes in the launcher's setup(), before the sweep folder was made
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
@@ -198,8 +198,8 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     first = initial_job_idx
     n = len(job_overrides)
     log.info(f"Submitting {n} job{'' if n == 1 else 's'} to Slurm")  # the summary names the sweep folder
-    for idx, overrides in enumerate(job_overrides, first):
-        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+    for line in job_lines(job_overrides, first):
+        log.info(line)
     args = [(list(o), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state())
             for idx, o in enumerate(job_overrides, first)]
     with scheduler_log(sweep_dir / LOG_FILE):
@@ -231,6 +231,18 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     if (sweep_dir / LOG_FILE).is_file() and (sweep_dir / LOG_FILE).stat().st_size:
         log.info(f"submitit's messages: {LOG_FILE} in the sweep folder")
     return results
+
+
+def job_lines(job_overrides: Sequence[Sequence[str]], first: int) -> list[str]:
+    """`#0 model=softmax seed=1`: one short line per job, with only the overrides that differ between the jobs
+    (Hydra's `\t#0 : ` lines, with every override, wrapped in an 80-column terminal)."""
+    from hydra.core.utils import filter_overrides
+
+    jobs = [dict(o.split("=", 1) if "=" in o else (o, "") for o in filter_overrides(list(overrides)))
+            for overrides in job_overrides]
+    keys = list(dict.fromkeys(k for job in jobs for k in job))
+    swept = [k for k in keys if len({job.get(k) for job in jobs}) > 1] if len(jobs) > 1 else keys
+    return [" ".join([f"#{n}", *(f"{k}={job[k]}" for k in swept if k in job)]) for n, job in enumerate(jobs, first)]
 
 
 def _where(folder: str, ids: str, sweep_dir: Path) -> str:

@@ -123,7 +123,7 @@ def test_sweep_with_a_bad_job_ends_with_its_summary(bad_job):
     said = (sweep / "slurm.log").is_file() and (sweep / "slurm.log").stat().st_size > 0
     assert ("submitit's messages: slurm.log in the sweep folder" in out) == said, out  # named only when not empty
     assert "sacct" not in out and "submitit WARNING" not in out and "accounting storage" not in out, out
-    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} : model=" for n in range(4)), "Slurm array ", "4 jobs: 3"):
+    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} model=" for n in range(4)), "Slurm array ", "4 jobs: 3"):
         assert out.count(line) == 1, (line, out)
 
 

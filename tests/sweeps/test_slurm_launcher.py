@@ -290,3 +290,11 @@ def test_the_executor_gets_what_hydras_own_submitit_launcher_would_give_it(tmp_p
     assert calls["SlurmLauncher"][0][1]["folder"] == params["submitit_folder"]
     modes = {stat.S_IMODE(os.stat(d).st_mode) for d in dirs.values()}
     assert len(modes) == 1 and (modes == {0o750} if extra else True)
+
+
+def test_each_job_is_one_short_line_of_what_differs():
+    """Hydra's `\\t#0 : <every override>` lines wrapped at 80 columns; the keys all jobs share say nothing."""
+    shared = ["train.epochs=1", "data.dir=/work/shared/mnist"]
+    jobs = [["model=softmax", "seed=1", *shared], ["model=softmax", "seed=2", *shared], ["model=cnn", "seed=1", *shared]]
+    assert slurm.job_lines(jobs, 3) == ["#3 model=softmax seed=1", "#4 model=softmax seed=2", "#5 model=cnn seed=1"]
+    assert slurm.job_lines([["model=softmax", *shared]], 0) == ["#0 model=softmax train.epochs=1 data.dir=/work/shared/mnist"]
