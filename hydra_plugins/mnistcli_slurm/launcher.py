@@ -13,12 +13,12 @@ class MnistcliSlurmLauncher(SlurmLauncher):
     Slurm's time-limit warning interrupts training (resumable) instead of failing it."""
 
     def setup(self, *, hydra_context, task_function, config) -> None:
-        from mnistcli.sweeps.slurm import check_fits, nodes, preset_keys
+        from mnistcli.sweeps.slurm import before_submitting
 
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         # Here, not in launch(): Hydra's sweepers (basic, Optuna) set up the launcher before they write the sweep
         # folder and its multirun.yaml, so a request no node can hold leaves nothing behind.
-        check_fits(self.params, nodes(), preset_keys(config))
+        before_submitting(self.params, config)
 
     def __call__(self, sweep_overrides, job_dir_key, job_num, job_id, singleton_state) -> Any:
         from mnistcli.sweeps.slurm_job import run_in_job

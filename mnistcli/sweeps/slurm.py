@@ -101,6 +101,20 @@ def check_fits(params: dict, found: list[dict], preset: set[str] = frozenset()) 
     )
 
 
+def before_submitting(params: dict, config) -> None:
+    """In the launcher's setup(), before Hydra writes the sweep folder: the size check (MnistcliError), and a
+    warning when Slurm's time-limit warning would come as soon as each job starts."""
+    check_fits(params, nodes(), preset_keys(config))
+    delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
+    if delay is not None and limit and int(delay) >= int(limit) * 60:
+        from mnistcli import report
+
+        report.warning(
+            f"hydra.launcher.signal_delay_s={delay} is not under timeout_min={limit} min: Slurm's time-limit "
+            "warning comes as each job starts, stopping it there"
+        )
+
+
 def preset_keys(config) -> set[str]:
     """The sizing keys that hydra/launcher=slurm set and no override changed (the size error names them)."""
     from omegaconf import OmegaConf

@@ -195,7 +195,9 @@ def test_a_training_job_warned_of_its_time_limit_is_interrupted_with_the_reason(
         assert record["epochs_run"] < 100000 and record["resume_with"] == "mnistcli train resume=sweep/0"
         assert record["error"].endswith("resume with: mnistcli train resume=sweep/0")
     assert json.loads((sweep / "summary.json").read_text())["counts"] == {"interrupted": 1}
-    assert "1 job: 1 interrupted" in proc.stdout and "job 0 interrupted: Slurm's SIGUSR2" in proc.stderr
+    assert "1 job: 1 interrupted" in proc.stdout and "job 0 interrupted: Slurm's time limit of 1 min" in proc.stderr
+    assert record["error"].count("SIGUSR2") == 1
+    assert "warning: hydra.launcher.signal_delay_s=120 is not under timeout_min=1 min" in proc.stderr
 
 
 def test_a_job_stopped_at_its_time_limit_is_died_with_the_reason(timed_out):

@@ -298,3 +298,44 @@ def test_each_job_is_one_short_line_of_what_differs():
     jobs = [["model=softmax", "seed=1", *shared], ["model=softmax", "seed=2", *shared], ["model=cnn", "seed=1", *shared]]
     assert slurm.job_lines(jobs, 3) == ["#3 model=softmax seed=1", "#4 model=softmax seed=2", "#5 model=cnn seed=1"]
     assert slurm.job_lines([["model=softmax", *shared]], 0) == ["#0 model=softmax train.epochs=1 data.dir=/work/shared/mnist"]
+
+
+@pytest.mark.parametrize("max_num_timeout", [0, 2])
+def test_slurms_warning_interrupts_training_unless_submitit_is_to_requeue(tmp_path, monkeypatch, max_num_timeout):
+    """Our SIGUSR2 handler replaces submitit's, whose requeueing (max_num_timeout > 0) must then keep working."""
+    import os
+    import signal
+    from types import SimpleNamespace
+
+    from mnistcli.runs.record import read_record
+    from mnistcli.sweeps import slurm_job
+
+    launcher = SimpleNamespace(params={"timeout_min": 1, "signal_delay_s": 120, "max_num_timeout": max_num_timeout})
+    monkeypatch.setattr(slurm_job, "job_folder", lambda launcher, overrides, num: (tmp_path / "0", {}))
+    seen = {}
+
+    def job(*args):
+        seen["handler"] = signal.getsignal(signal.SIGUSR2)
+        if max_num_timeout == 0:
+            os.kill(os.getpid(), signal.SIGUSR2)
+        return "trained"
+
+    previous = signal.getsignal(signal.SIGUSR2)
+    result = slurm_job.run_in_job(launcher, job, ["seed=1"], "hydra.sweep.dir", 0, "id", {})
+    assert signal.getsignal(signal.SIGUSR2) is previous
+    if max_num_timeout:
+        assert result == "trained" and seen["handler"] is previous  # submitit's handler stays: it requeues
+        return
+    error = read_record(tmp_path / "0").error
+    assert error == "Slurm's time limit of 1 min (hydra.launcher.timeout_min) was near, or it was preempted; stopped by SIGUSR2"
+
+
+def test_a_warning_due_at_once_is_said_before_submitting(monkeypatch, capsys):
+    from omegaconf import OmegaConf
+
+    monkeypatch.setattr(slurm, "nodes", lambda: [NODE])
+    config = OmegaConf.create({"hydra": {"runtime": {"choices": {}}, "overrides": {"hydra": []}}})
+    slurm.before_submitting({"cpus_per_task": 1, "timeout_min": 1, "signal_delay_s": 120}, config)
+    slurm.before_submitting({"cpus_per_task": 1, "timeout_min": 60, "signal_delay_s": 120}, config)
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "signal_delay_s=120 is not under timeout_min=1 min" in err
