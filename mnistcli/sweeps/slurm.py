@@ -19,7 +19,8 @@ LOG_FILE = "slurm.log"  # in the sweep folder, made only when submitit has somet
 # Slurm states in which a job may still write its result; any other state is an end.
 WAITING = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD",
            "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "STOPPED"}
-# squeue forgets a job MinJobAge (default 300 s) after it ends; a job missing this many polls in a row is over.
+# squeue forgets a job MinJobAge seconds after it ends (Slurm's default 300; scripts/local-slurm.sh sets 600); a job
+# missing this many polls in a row is over.
 # (Polls are 1 s apart at first, growing to 5 s.)
 MISSING_POLLS = 3
 WHY = {
