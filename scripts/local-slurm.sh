@@ -15,12 +15,8 @@ LOG_DIR=/var/log/slurm
 
 say() { echo "local-slurm: $*"; }
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
-    else return 126
-    fi
-}
+# as_root
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 node_idle() {
     # The node answers and is idle or already running jobs (mixed, allocated): the cluster is usable.

@@ -3,12 +3,8 @@
 # (the tests that need it then skip with a reason). Run as root or with sudo: `sudo scripts/services.sh`.
 set -uo pipefail
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
-    else return 126
-    fi
-}
+# as_root
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Headless Chromium and its WebDriver, for the browser tests of `mnistcli serve` (tests/serve/test_browser.py).
 # Debian's packages only: nothing downloads a browser of its own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -14,11 +15,12 @@ from mnistcli.errors import MnistcliError, one_line
 
 log = logging.getLogger(__name__)
 
-LOG_FILE = "slurm.log"  # in the sweep folder: submitit's messages, which are for whoever debugs the cluster
+LOG_FILE = "slurm.log"  # in the sweep folder, made only when submitit has something to say (whoever debugs the cluster)
 # Slurm states in which a job may still write its result; any other state is an end.
 WAITING = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD",
            "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "STOPPED"}
-# squeue forgets a job MinJobAge (default 300 s) after it ends; a job missing this many polls in a row is over.
+# squeue forgets a job MinJobAge seconds after it ends (Slurm's default 300; scripts/local-slurm.sh sets 600); a job
+# missing this many polls in a row is over.
 # (Polls are 1 s apart at first, growing to 5 s.)
 MISSING_POLLS = 3
 WHY = {
@@ -65,8 +67,9 @@ def nodes() -> list[dict]:
     return rows
 
 
-def check_fits(params: dict, found: list[dict]) -> None:
-    """Fail fast, in one line, when no node of the partition could ever run one job of this size."""
+def check_fits(params: dict, found: list[dict], preset: set[str] = frozenset()) -> None:
+    """Fail fast, in one line, when no node of the partition could ever run one job of this size. `preset`: the
+    keys whose values are hydra/launcher=slurm's own (the line says so: the user did not ask for them)."""
     partition = params.get("partition")
     rows = [r for r in found if (r["partition"] == partition if partition else r["default"])]
     if not rows:
@@ -75,24 +78,52 @@ def check_fits(params: dict, found: list[dict]) -> None:
             f"Slurm has no partition '{partition}' (hydra.launcher.partition); valid: {', '.join(names) or 'none'}"
             if partition else "Slurm has no default partition: set hydra.launcher.partition"
         )
-    cpus = int(params.get("cpus_per_task") or 1) * int(params.get("tasks_per_node") or 1)
+    tasks = int(params.get("tasks_per_node") or 1)
+    cpus = int(params.get("cpus_per_task") or 1) * tasks
     mem_gb = params.get("mem_gb")
     mem_mb = int(float(mem_gb) * 1024) if mem_gb else 0  # submitit asks --mem=<mem_gb>GB; Slurm's GB is 1024 MB
     if any(r["cpus"] >= cpus and r["mem_mb"] >= mem_mb for r in rows):
         return
     big = max(rows, key=lambda r: (r["cpus"], r["mem_mb"]))
-    where = f"partition '{big['partition']}'"
-    asked = f"{cpus} CPUs" + (f" and {_gb(mem_mb)}" if mem_mb else "")
-    fix = []
-    if cpus > big["cpus"]:
-        fix.append(f"hydra.launcher.cpus_per_task={big['cpus']}")
-    if mem_mb > big["mem_mb"]:
-        fix.append(f"hydra.launcher.mem_gb={big['mem_mb'] // 1024}")
+    asked, fix = [], []
+    for key, value, text, limit, most in (
+        ("cpus_per_task", cpus, f"{cpus} CPUs", big["cpus"], big["cpus"] // tasks),
+        ("mem_gb", mem_mb, _gb(mem_mb), big["mem_mb"], big["mem_mb"] // 1024),
+    ):
+        if not value:
+            continue
+        if value > limit:
+            fix.append(f"hydra.launcher.{key}={most}")
+            text += " (hydra/launcher=slurm's default)" if key in preset else ""
+        asked.append(text)
     raise MnistcliError(
-        f"Slurm can never start these jobs: each asks {asked} (hydra.launcher.cpus_per_task, mem_gb; "
-        f"hydra/launcher=slurm asks 4 CPUs and 8 GB by default), but the largest node of {where}, "
-        f"{big['node']}, has {big['cpus']} CPUs and {_gb(big['mem_mb'])}; ask at most {' '.join(fix)}"
+        f"Slurm node {big['node']} (partition {big['partition']}) has {big['cpus']} CPUs, {_gb(big['mem_mb'])}; "
+        f"these jobs ask {', '.join(asked)}: set {' and '.join(fix)} or less"
     )
+
+
+def before_submitting(params: dict, config) -> None:
+    """In the launcher's setup(), before Hydra writes the sweep folder: the size check (MnistcliError), and a
+    warning when Slurm's time-limit warning would come as soon as each job starts."""
+    check_fits(params, nodes(), preset_keys(config))
+    delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
+    if delay is not None and limit and int(delay) >= int(limit) * 60:
+        from mnistcli import report
+
+        report.warning(
+            f"hydra.launcher.signal_delay_s={delay} is not under timeout_min={limit} min: Slurm's time-limit "
+            "warning comes as each job starts, stopping it there"
+        )
+
+
+def preset_keys(config) -> set[str]:
+    """The sizing keys that hydra/launcher=slurm set and no override changed (the size error names them)."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.select(config, "hydra.runtime.choices", default={}).get("hydra/launcher") != "slurm":
+        return set()
+    given = {o.lstrip("+").split("=", 1)[0] for o in OmegaConf.select(config, "hydra.overrides.hydra", default=[])}
+    return {k for k in ("cpus_per_task", "mem_gb") if f"hydra.launcher.{k}" not in given}
 
 
 def _gb(mb: int) -> str:
@@ -109,7 +140,7 @@ def scheduler_log(path: Path) -> Iterator[None]:
 
     logger = logging.getLogger("submitit")
     saved = (logger.handlers[:], logger.propagate, logger.level)
-    handler = logging.FileHandler(path, encoding="utf-8")  # made even when submitit has nothing to say
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)  # the file is made by its first message
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.handlers, logger.propagate = [handler], False
     logger.setLevel(logging.DEBUG)
@@ -139,13 +170,13 @@ def _executor(launcher, folder: str):
     return executor
 
 
-def job_states(array_ids: set[str]) -> dict[str, tuple[str, str]]:
-    """Every job of these arrays that Slurm still knows: id ("12_3") -> (state, reason)."""
+def job_states(array_ids: set[str]) -> dict[str, tuple[str, str]] | None:
+    """Every job of these arrays that Slurm still knows: id ("12_3") -> (state, reason); None when squeue failed."""
     try:
         out = _slurm("squeue", "--noheader", "--array", "--states=all", f"--jobs={','.join(sorted(array_ids))}",
                      "--format=%i|%T|%r")
-    except MnistcliError:  # a controller that is busy for a moment; the next poll asks again
-        return {}
+    except MnistcliError:  # a controller busy for a moment: this poll says nothing about the jobs
+        return None
     states = {}
     for line in out.splitlines():
         parts = line.strip().split("|")
@@ -167,19 +198,23 @@ def why_died(job_id: str, state: str | None, reason: str | None, params: dict, s
 
 def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
     """Submit one Slurm job per sweep job and wait for each result; a job Slurm ends early (time limit, scancel,
-    memory, node) is recorded as died with Slurm's reason, and the sweep goes on to its summary."""
-    from hydra.core.singleton import Singleton
-    from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+    memory, node) is recorded as died with Slurm's reason, and the sweep goes on to its summary.
 
-    params = launcher.params
-    check_fits(params, nodes())
+    Follows hydra-submitit-launcher 1.2's BaseSubmititLauncher.launch (executor, hydra.sweep.mode, job arguments),
+    with squeue waiting in place of its job.results(): pyproject.toml pins the plugin to 1.2.x for that."""
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import JobReturn, JobStatus
+
+    params = launcher.params  # checked against the nodes in the launcher's setup(), before the sweep folder was made
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    if "mode" in launcher.config.hydra.sweep:  # as Hydra's submitit launcher does: hydra.sweep.mode, octal
+        os.chmod(sweep_dir, mode=int(str(launcher.config.hydra.sweep.mode), 8))
     first = initial_job_idx
     n = len(job_overrides)
     log.info(f"Submitting {n} job{'' if n == 1 else 's'} to Slurm")  # the summary names the sweep folder
-    for idx, overrides in enumerate(job_overrides, first):
-        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+    for line in job_lines(job_overrides, first):
+        log.info(line)
     args = [(list(o), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state())
             for idx, o in enumerate(job_overrides, first)]
     with scheduler_log(sweep_dir / LOG_FILE):
@@ -190,20 +225,48 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
             raise MnistcliError(f"Slurm refused the jobs (sbatch): {one_line(exc)}") from None
         arrays = sorted({str(j.job_id).split("_")[0] for j in jobs})
         what = f"job {jobs[0].job_id}" if len(jobs) == 1 else f"array {', '.join(arrays)}: {len(jobs)} jobs"
-        log.info(f"Slurm {what} (submitit's messages: {LOG_FILE} in the sweep folder)")
-        outcomes = _wait(jobs, params)
-    results = []
-    for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
-        if outcome is None:
-            try:
-                results.append(job.results()[0])
-                continue
-            except Exception as exc:  # noqa: BLE001 - the job's Python died outside mnistcli's own handling
-                outcome = f"Slurm job {job.job_id} raised outside the job: {one_line(exc)}; its log: {job.paths.stderr}"
-        num = first + jobs.index(job)
-        record_death(launcher, overrides, num, outcome)
-        results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None))
+        ids = jobs[0].job_id if len(jobs) == 1 else f"{arrays[0]}_*" if len(arrays) == 1 else "*"
+        logs = f"{'its log' if len(jobs) == 1 else 'logs'}: {_where(str(params['submitit_folder']), ids, sweep_dir)}"
+        log.info(f"Slurm {what}; {logs}")
+        try:
+            outcomes = _wait(jobs, params)
+        except KeyboardInterrupt:  # Ctrl-C here would leave the jobs running on the cluster, unseen
+            raise KeyboardInterrupt(f"interrupted: {cancel(jobs)}") from None
+        results = []
+        for (overrides, *_), job, outcome in zip(args, jobs, outcomes):
+            if outcome is None:
+                try:
+                    results.append(job.results()[0])
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the job's Python died outside mnistcli's own handling
+                    outcome = f"Slurm job {job.job_id} raised outside the job: {one_line(exc)}; its log: {job.paths.stderr}"
+            num = first + jobs.index(job)
+            record_death(launcher, overrides, num, outcome)
+            results.append(JobReturn(overrides=overrides, status=JobStatus.COMPLETED))
+    if (sweep_dir / LOG_FILE).is_file() and (sweep_dir / LOG_FILE).stat().st_size:
+        log.info(f"submitit's messages: {LOG_FILE} in the sweep folder")
     return results
+
+
+def job_lines(job_overrides: Sequence[Sequence[str]], first: int) -> list[str]:
+    """`#0 model=softmax seed=1`: one short line per job, with only the overrides that differ between the jobs
+    (Hydra's `\t#0 : ` lines, with every override, wrapped in an 80-column terminal)."""
+    from hydra.core.utils import filter_overrides
+
+    jobs = [dict(o.split("=", 1) if "=" in o else (o, "") for o in filter_overrides(list(overrides)))
+            for overrides in job_overrides]
+    keys = list(dict.fromkeys(k for job in jobs for k in job))
+    swept = [k for k in keys if len({job.get(k) for job in jobs}) > 1] if len(jobs) > 1 else keys
+    return [" ".join([f"#{n}", *(f"{k}={job[k]}" for k in swept if k in job)]) for n, job in enumerate(jobs, first)]
+
+
+def _where(folder: str, ids: str, sweep_dir: Path) -> str:
+    """Where submitit keeps the jobs' logs (hydra.launcher.submitit_folder, %j their ids), short when in the sweep."""
+    path = Path(folder.replace("%j", ids))
+    try:
+        return f"{path.relative_to(sweep_dir)}/ in the sweep folder"
+    except ValueError:
+        return f"{path}/"
 
 
 def _wait(jobs: list, params: dict) -> list[str | None]:
@@ -220,6 +283,8 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
             if job.paths.result_pickle.exists():
                 outcomes[i] = None
                 continue
+            if states is None:  # squeue failed: not a sign that the job is gone
+                continue
             state = states.get(str(job.job_id))
             # COMPLETED without a result yet: a shared filesystem may show the file late; give it a few polls.
             settled = state is not None and state[0] != "COMPLETED"
@@ -232,6 +297,18 @@ def _wait(jobs: list, params: dict) -> list[str | None]:
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)  # one squeue call per poll for the whole sweep
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def cancel(jobs: list) -> str:
+    """scancel every job that has no result yet (submitit's job.cancel); one line saying which."""
+    left = [job for job in jobs if not job.paths.result_pickle.exists()]
+    for job in left:
+        job.cancel(check=False)
+    if not left:
+        return "every Slurm job had already finished"
+    ids = [str(job.job_id) for job in left]
+    shown = ", ".join(ids) if len(ids) <= 6 else f"{', '.join(ids[:3])}, ..., {ids[-1]}"
+    return f"cancelled Slurm job {shown}" if len(ids) == 1 else f"cancelled {len(ids)} Slurm jobs: {shown}"
 
 
 def record_death(launcher, overrides: list[str], num: int, why: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from typing import Any, Callable
 
 from mnistcli.errors import MnistcliError
+
+log = logging.getLogger(__name__)
 
 
 def record_ending(job_dir: Path, overrides: list[str], cfg: dict, status: str, why: str) -> None:
@@ -30,6 +33,13 @@ def record_ending(job_dir: Path, overrides: list[str], cfg: dict, status: str, w
         hydra_dir.mkdir(parents=True)
         write_text(hydra_dir / "overrides.yaml", yaml.safe_dump(list(overrides)))
     write_record(job_dir, record)
+    if (record.tracking or {}).get("mlflow"):  # its MLflow run would stay RUNNING forever
+        from mnistcli.tracking.mlflow_run import end_killed
+
+        try:
+            end_killed(record.tracking)
+        except MnistcliError as exc:
+            log.warning(f"{job_dir}: its MLflow run was not closed: {exc}")
 
 
 def job_folder(launcher, overrides: list[str], num: int) -> tuple[Path, dict]:
@@ -53,32 +63,33 @@ def job_folder(launcher, overrides: list[str], num: int) -> tuple[Path, dict]:
 def run_in_job(launcher, call: Callable[..., Any], overrides: list[str], job_dir_key: str, num: int, *args: Any) -> Any:
     """Run one sweep job in its Slurm job (`call` is the launcher's own __call__).
 
-    submitit asks Slurm for SIGUSR2 hydra.launcher.signal_delay_s before the time limit (or on preemption). Its
-    own handler, with hydra.launcher.max_num_timeout=0, raised "Job not requeued because: timed-out too many times"
-    into training, which recorded a plain failure. Here the signal interrupts training like Ctrl-C: the run is
-    marked interrupted where it stopped, resumable from its last epoch, and says why.
+    submitit asks Slurm for SIGUSR2 hydra.launcher.signal_delay_s before the time limit (or on preemption). With
+    hydra.launcher.max_num_timeout=0 (the default) its own handler raised "Job not requeued because: timed-out too
+    many times" into training, which recorded a plain failure: here the signal interrupts training like Ctrl-C
+    instead, and the run is marked interrupted where it stopped, resumable from its last epoch. With
+    max_num_timeout above 0, submitit's handler is left in place: it requeues the job (which starts it again).
     """
     import submitit
     from hydra.core.utils import JobReturn, JobStatus
 
     from mnistcli.training.interrupts import Interrupted
 
+    params = launcher.params
+    if int(params.get("max_num_timeout") or 0) > 0:
+        return call(overrides, job_dir_key, num, *args)
     warning = signal.Signals["SIG" + submitit.JobEnvironment.USR_SIG]
 
     def warned(signum, frame) -> None:
-        raise Interrupted("stopped by Slurm's warning", signum)
+        raise Interrupted(f"stopped by {warning.name}", signum)
 
     previous = signal.signal(warning, warned)
     try:
         return call(overrides, job_dir_key, num, *args)
     except Interrupted as exc:
-        params = launcher.params
-        why = (
-            f"Slurm's {warning.name}: its time limit of {params.get('timeout_min')} min (hydra.launcher.timeout_min) "
-            f"was {params.get('signal_delay_s')} s away (hydra.launcher.signal_delay_s), or it was preempted; {exc}"
-        )
+        limit = params.get("timeout_min")
+        why = f"Slurm's time limit of {limit} min (hydra.launcher.timeout_min) was near, or it was preempted; {exc}"
         job_dir, cfg = job_folder(launcher, overrides, num)
         record_ending(job_dir, overrides, cfg, "interrupted", why)
-        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None)
+        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
     finally:
         signal.signal(warning, previous)

@@ -132,6 +132,24 @@ class MlflowRun:
                 pass
 
 
+def end_killed(tracking: Mapping | None) -> bool:
+    """Close as KILLED the MLflow run a run record names (its `tracking`), if it is still RUNNING: for a job that
+    something outside it (Slurm's time limit, scancel) ended before it could close its own. True if it was closed;
+    MnistcliError, in one line, when MLflow is missing or its store cannot be reached."""
+    found = (tracking or {}).get("mlflow") or {}
+    run_id, uri = found.get("run_id"), found.get("tracking_uri")
+    if not run_id or not uri:
+        return False
+    try:
+        client = mlflow_store.client(uri)
+        if client.get_run(run_id).info.status != "RUNNING":
+            return False  # the run closed it itself (FINISHED, FAILED, KILLED on an interrupt)
+        client.set_terminated(run_id, "KILLED")
+    except Exception as exc:
+        raise mlflow_store.failed(exc, uri) from None
+    return True
+
+
 def _number(value) -> bool:
     try:
         float(value)

@@ -119,9 +119,11 @@ def test_sweep_with_a_bad_job_ends_with_its_summary(bad_job):
     out = proc.stdout + proc.stderr
     assert "4 jobs: 3 completed, 1 failed" in proc.stdout
     assert out.count("job 1 failed: model.dropout needs at least one hidden layer") == 1, out
-    assert "(submitit's messages: slurm.log in the sweep folder)" in out
+    assert "; logs: .submitit/" in out and "_*/ in the sweep folder" in out  # where each job's log is
+    said = (sweep / "slurm.log").is_file() and (sweep / "slurm.log").stat().st_size > 0
+    assert ("submitit's messages: slurm.log in the sweep folder" in out) == said, out  # named only when not empty
     assert "sacct" not in out and "submitit WARNING" not in out and "accounting storage" not in out, out
-    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} : model=" for n in range(4)), "Slurm array ", "4 jobs: 3"):
+    for line in ("Submitting 4 jobs to Slurm", *(f"#{n} model=" for n in range(4)), "Slurm array ", "4 jobs: 3"):
         assert out.count(line) == 1, (line, out)
 
 
@@ -170,9 +172,11 @@ def test_a_request_larger_than_any_node_fails_fast_in_one_line(cluster, tmp_path
     assert proc.returncode == 2, proc.stdout + proc.stderr
     line = proc.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in proc.stderr
-    assert f"asks {too_many} CPUs" in line and f"{cluster['node']}, has {cluster['cpus']} CPUs" in line
-    assert f"hydra.launcher.cpus_per_task={cluster['cpus']}" in line
-    assert not list(tmp_path.glob("outputs/multirun/*/*/.submitit"))  # nothing was submitted
+    assert f"Slurm node {cluster['node']} (partition " in line and f"has {cluster['cpus']} CPUs" in line
+    assert f"these jobs ask {too_many} CPUs, " in line and "default" not in line  # the user's number, not the preset's
+    assert line.endswith(f"set hydra.launcher.cpus_per_task={cluster['cpus']} or less")
+    # Nothing submitted, nothing written: the check runs before Hydra makes the sweep folder and its multirun.yaml.
+    assert not (tmp_path / "outputs").exists(), sorted(str(p) for p in tmp_path.rglob("*"))
 
 
 def test_a_training_job_warned_of_its_time_limit_is_interrupted_with_the_reason(cluster, tmp_path, tiny_mnist):
@@ -191,7 +195,9 @@ def test_a_training_job_warned_of_its_time_limit_is_interrupted_with_the_reason(
         assert record["epochs_run"] < 100000 and record["resume_with"] == "mnistcli train resume=sweep/0"
         assert record["error"].endswith("resume with: mnistcli train resume=sweep/0")
     assert json.loads((sweep / "summary.json").read_text())["counts"] == {"interrupted": 1}
-    assert "1 job: 1 interrupted" in proc.stdout and "job 0 interrupted: Slurm's SIGUSR2" in proc.stderr
+    assert "1 job: 1 interrupted" in proc.stdout and "job 0 interrupted: Slurm's time limit of 1 min" in proc.stderr
+    assert record["error"].count("SIGUSR2") == 1
+    assert "warning: hydra.launcher.signal_delay_s=120 is not under timeout_min=1 min" in proc.stderr
 
 
 def test_a_job_stopped_at_its_time_limit_is_died_with_the_reason(timed_out):
