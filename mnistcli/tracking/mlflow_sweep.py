@@ -18,6 +18,7 @@ def start_parent(sweep_dir: Path, settings: dict, overrides: list[str]) -> dict:
     from mnistcli.runs.gitinfo import git_state
 
     uri = mlflow_store.tracking_uri(settings)
+    mlflow_store.check_sqlite_folder(uri)
     try:
         client = mlflow_store.client(uri)
         experiment = mlflow_store.experiment_id(client, settings.get("experiment", "mnistcli"), uri)

@@ -127,6 +127,32 @@ def test_mlflow_run_holds_params_metrics_tags_and_artifacts(logged_run):
             "metrics.json"} <= artifacts
 
 
+def test_an_unwritable_sqlite_store_fails_at_once_in_one_line(tmp_path, monkeypatch):
+    """MLflow alone retried such a store 10 times over 100 s, printing a WARNING block each time."""
+    import logging
+    import time
+
+    from mnistcli.tracking import mlflow_store
+    from mnistcli.tracking.mlflow_run import MlflowRun
+
+    (tmp_path / "a-file").write_text("x")
+    started = time.monotonic()
+    for uri, says in ((f"sqlite:///{tmp_path}/a-file/store.db", "cannot create the SQLite store's folder"),
+                      ("sqlite:////proc/store.db", "cannot create files in the SQLite store's folder /proc")):
+        with pytest.raises(MnistcliError, match=f"^MLflow at {uri}: {says}") as caught:
+            mlflow_store.check_sqlite_folder(uri)
+        assert "\n" not in str(caught.value)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////proc/store.db")
+    with pytest.raises(MnistcliError, match="/proc"):
+        MlflowRun({})  # before any training: the logger is built from the config first
+    assert time.monotonic() - started < 5
+    mlflow_store.check_sqlite_folder(f"sqlite:///{tmp_path}/new/store.db")  # a folder made when missing
+    assert (tmp_path / "new").is_dir()
+    mlflow_store.client(f"sqlite:///{tmp_path}/new/store.db")
+    for name in mlflow_store.QUIET_LOGGERS:  # retries' warnings are not for the terminal
+        assert logging.getLogger(name).getEffectiveLevel() > logging.WARNING, name
+
+
 @pytest.mark.slow
 def test_mlflow_default_store_is_under_outputs(workdir, tiny_mnist, monkeypatch):
     """Through the CLI, MLFLOW_TRACKING_URI unset: a SQLite store and artifacts beside the runs in outputs/.
