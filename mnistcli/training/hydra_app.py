@@ -85,7 +85,7 @@ def run(args: list[str]) -> None:
         sys.argv = ["mnistcli train", *args]
         _failures.clear()
         try:
-            hydra_main()
+            _hydra_main_closing_sweeps()
         except OSError as e:
             if type(e).__module__.startswith("hydra."):  # MissingConfigException: a config group option not found
                 raise command_line.explain(e, args) or e from None
@@ -104,6 +104,18 @@ def run(args: list[str]) -> None:
             raise
         if _failures:
             raise _failures.pop()
+
+
+def _hydra_main_closing_sweeps() -> None:
+    """hydra_main(); a sweep that stops before Hydra's on_multirun_end (its launcher or sweeper failing, an
+    interrupt) has its MLflow parent run closed as FAILED or KILLED, not left running."""
+    try:
+        hydra_main()
+    except BaseException as exc:
+        from mnistcli.tracking.mlflow_sweep import abort_open_parents
+
+        abort_open_parents(interrupted=isinstance(exc, KeyboardInterrupt))
+        raise
 
 
 def resume_from_args(args: list[str]) -> bool:
