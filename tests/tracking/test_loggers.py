@@ -300,3 +300,19 @@ def test_an_interrupted_run_is_killed_in_mlflow_and_its_resume_goes_on_in_the_sa
     got = client.get_run(run_id)
     assert got.info.status == "FINISHED" and len(client.search_runs([got.info.experiment_id])) == 1
     assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [1, 2, 3]
+
+
+def test_a_missing_plot_is_a_warning_not_a_failed_run(tmp_path):
+    """The confusion matrix for TensorBoard comes from the saved plot: without it the run is still complete."""
+    from mnistcli.runs.record import RunRecord
+    from mnistcli.tracking.loggers import Loggers
+
+    loggers = Loggers({"logger": {"csv": {}, "tensorboard": {}}})
+    record = RunRecord(config={}, status="running")
+    loggers.start(tmp_path, record)
+    warnings = loggers.finish(record, {"loss": [0.5], "accuracy": [0.9]})
+    assert warnings == ["TensorBoard has no confusion matrix for this run: confusion_matrix.png is missing"]
+    assert (tmp_path / "history.csv").is_file()
+    (tmp_path / "confusion_matrix.png").write_bytes(b"not a png")
+    (damaged,) = loggers.finish(record, {"loss": [0.5], "accuracy": [0.9]})
+    assert damaged.startswith("TensorBoard has no confusion matrix for this run: ") and "\n" not in damaged
