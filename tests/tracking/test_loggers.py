@@ -266,7 +266,7 @@ def test_tensorboard_verb_serves_the_folder_it_is_given(logged_run, monkeypatch)
 
     run, _, _ = logged_run
     command = board.board_command(run, port=6007)
-    assert command[1:5] == ["-m", "tensorboard.main", "--logdir", str(run)] and "6007" in command
+    assert command[1:5] == ["-m", "mnistcli.tracking.board", "--logdir", str(run)] and "6007" in command
     seen = {}
 
     class Process:
