@@ -62,7 +62,7 @@ def hydra_main(cfg: DictConfig):
     if multirun:  # one line per job, the table at the end; returns the objective a sweeper maximises
         return jobs.job_end(hc.job.num, record)
     report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)})
-    report.next_steps(str(run_dir))
+    report.next_steps(str(run_dir), record.config.get("logger") or ())
     return record
 
 
@@ -129,7 +129,7 @@ def resume_from_args(args: list[str]) -> bool:
     cfg = resume_config(run_dir, overrides)
     record = train(cfg, run_dir, resume=True)
     report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)}, "resumed")
-    report.next_steps(str(run_dir))
+    report.next_steps(str(run_dir), record.config.get("logger") or ())
     return True
 
 
