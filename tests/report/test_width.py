@@ -67,7 +67,8 @@ def test_runs_table(screen, width):
     if width == 200:
         assert one_line_each, "\n".join(lines)  # room for everything: a run is one line
     else:
-        assert not one_line_each and any(line.strip() == RUN for line in lines)  # the folder on its own line
+        # The folder on a line of its own, after the dataset.
+        assert not one_line_each and any(line.split() == ["-", RUN] for line in lines), "\n".join(lines)
 
 
 def _summary(sweep_dir: str) -> dict:

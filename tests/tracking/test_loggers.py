@@ -246,16 +246,21 @@ def test_runs_show_and_filter_the_dataset(workdir):
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert lines[1].split()[:2] == ["model", "data"]
-    # Best first, two lines a run at 80 columns: the numbers (the dataset beside the model), then the folder.
-    data_cells = [line[len("softmax"):].strip()[:8].strip() for line in lines if line.startswith("softmax")]
-    assert data_cells == ["MNIST", "MNIST 5k", "Fashion"], listed.output
+    assert lines[1].split()[:2] == ["model", "settings"]
+    # Best first, two lines a run at 80 columns: the numbers, then the dataset and the folder.
+    assert len(lines) == 3 + 2 * 3, listed.output
+    data_cells = [line.split("  outputs/")[0].strip() for line in lines[4::2]]
+    assert data_cells == ["MNIST", "MNIST 5k", "Fashion-MNIST"], listed.output
     for name, expected in (("mnist", ["full"]), ("mnist_5k", ["sample"]), ("fashion_mnist", ["fashion"])):
         result = runner.invoke(app, ["runs", "--dataset", name, "--json"])
         assert result.exit_code == 0, result.output
         assert [Path(r["run_dir"]).name for r in json.loads(result.stdout)] == expected
     bad = runner.invoke(app, ["runs", "--dataset", "cifar"])
     assert bad.exit_code == 2 and "valid datasets: mnist, fashion_mnist, mnist_5k" in bad.output
+    typo = runner.invoke(app, ["runs", "--dataset", "fashion"])
+    assert typo.exit_code == 2 and typo.output.strip().endswith("; did you mean fashion_mnist?"), typo.output
+    none = runner.invoke(app, ["runs", "outputs/d/full", "--dataset", "fashion_mnist"])
+    assert none.exit_code == 0 and none.output.startswith("no runs trained on Fashion-MNIST under "), none.output
 
 
 # ------------------------------------------------------------------------------------------ mnistcli tensorboard
