@@ -321,3 +321,21 @@ def test_a_missing_plot_is_a_warning_not_a_failed_run(tmp_path):
     (tmp_path / "confusion_matrix.png").write_bytes(b"not a png")
     (damaged,) = loggers.finish(record, {"loss": [0.5], "accuracy": [0.9]})
     assert damaged.startswith("TensorBoard has no confusion matrix for this run: ") and "\n" not in damaged
+
+
+@pytest.mark.slow
+def test_tensorboard_in_a_sweep_writes_each_jobs_events_in_its_folder(workdir, tiny_mnist):
+    """A grid sweep with logger=tensorboard: each job's own event files, read back with EventAccumulator."""
+    result = runner.invoke(app, ["train", "-m", "model=softmax,hidden128", "logger=tensorboard", "train.epochs=1",
+                                 "train.progress=false", "data.train_limit=500", f"data.dir={tiny_mnist}"])
+    assert result.exit_code == 0, result.output
+    (sweep,) = [p.parent for p in (workdir / "outputs" / "multirun").glob("*/*/summary.json")]
+    jobs = sorted(p.parent for p in sweep.glob("*/metrics.json"))
+    assert [j.name for j in jobs] == ["0", "1"]
+    for job in jobs:
+        accuracy = _scalars(_events(job / "tensorboard" / "train"), "epoch_accuracy")
+        assert [step for step, _ in accuracy] == [0] and 0 < accuracy[0][1] <= 1, job
+        assert len(_events(job / "tensorboard" / "test").Tensors("confusion_matrix")) == 1
+        assert not (job / "history.csv").exists()  # only the loggers chosen
+    # hidden128 holds out a validation split (softmax's config does not): its events are the job's own too.
+    assert [s for s, _ in _scalars(_events(jobs[1] / "tensorboard" / "validation"), "epoch_accuracy")] == [0]

@@ -38,7 +38,7 @@ def _trained_jobs(sweep: Path) -> dict[str, dict]:
 
 
 SWEEPS = {
-    "optuna": ["hparams_search=mlp_optuna", "hydra.sweeper.n_trials=3"],
+    "optuna": ["hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2"],
     # Softmax has no hidden layer to activate: job 1 is job 0's twin, not trained again, yet a child run too.
     "grid-with-a-twin": ["model=softmax", "model.activation=relu,tanh"],
 }
