@@ -67,6 +67,17 @@ def _keys(section: str, model: type[BaseModel], values: Mapping) -> list[dict]:
     return rows
 
 
+def _chosen(group: str, names: list[str], choices: Mapping, plain: Mapping) -> str | list[str] | None:
+    """The option in use; for a group given as a list (logger=[csv,tensorboard]), which Hydra leaves out of its
+    choices, the options in use, read from the composed config; None for an optional group left out."""
+    if group in choices:
+        return choices[group]
+    section = plain.get(group)
+    if isinstance(section, Mapping):
+        return [name for name in names if name in section]
+    return None
+
+
 def train_help(args: list[str]) -> dict:
     """The groups (with the option in use), the keys (value, allowed values) and the help's own text."""
     from hydra import compose, initialize_config_module
@@ -90,7 +101,7 @@ def train_help(args: list[str]) -> dict:
     hydra = plain.pop("hydra")
     choices = hydra["runtime"]["choices"]
     groups = [
-        {"group": group, "options": names, "chosen": choices.get(group)}
+        {"group": group, "options": names, "chosen": _chosen(group, names, choices, plain)}
         for group, names in options(config_sources(args)).items()
         if not group.startswith("hydra")
     ]

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
 LR_SCHEDULES = ("cosine", "onecycle", "constant")
-DATASETS = ("mnist", "fashion_mnist")
+# data.name's choices and the names people write for them: every listing and report takes them from here.
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+DATASETS = tuple(DATASET_NAMES)
 MAX_SEED = 2**32 - 1
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.markup import escape
 
+from mnistcli.config.schema import DATASET_NAMES
+
 STATUS_STYLE = {
     "completed": "green", "duplicate": "green", "running": "cyan", "interrupted": "yellow",
     "failed": "red", "died": "red",
@@ -68,9 +70,6 @@ def setting(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return escape(str(value))
-
-
-DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
 def dataset_name(name: str | None, source: str | None = None) -> str:

@@ -57,12 +57,15 @@ def busy(message: str | None) -> Iterator[None]:
         yield
 
 
-def next_steps(run_dir: str) -> None:
-    """What to do with a finished run, as commands to copy; only on a terminal (not in a pipe or a log)."""
+def next_steps(run_dir: str, loggers=()) -> None:
+    """What to do with a finished run, as commands to copy; only on a terminal (not in a pipe or a log).
+    `loggers`: the run's chosen loggers (logger=), for TensorBoard's command when it wrote event files."""
     if not console.is_terminal:
         return
     run = shown(run_dir)
     commands = [f"mnistcli evaluate {run}", f"mnistcli predict x.png --run {run}"]
+    if "tensorboard" in (loggers or ()):
+        commands.append(f"mnistcli tensorboard {run}")
     # Indented where that still fits: a command broken over two lines is harder to copy.
     indent = "  " if max(map(len, commands)) + 2 <= console.width else ""
     console.print("[dim]next:[/]")

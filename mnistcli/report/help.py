@@ -21,7 +21,8 @@ def train_help(h: Mapping) -> None:
     groups.add_column(no_wrap=True, style="bold")
     groups.add_column()
     for g in h["groups"]:
-        names = ", ".join(f"[bold green]{escape(n)}*[/]" if n == g["chosen"] else escape(n) for n in g["options"])
+        chosen = g["chosen"] if isinstance(g["chosen"], list) else [g["chosen"]]  # a list: logger=[csv,mlflow]
+        names = ", ".join(f"[bold green]{escape(n)}*[/]" if n in chosen else escape(n) for n in g["options"])
         groups.add_row(escape(g["group"]), names + ("  [dim](optional)[/]" if g["chosen"] is None else ""))
     console.print("[bold]Config groups[/] (GROUP=OPTION; * the one in use)")
     console.print(Padding(groups, (0, 0, 0, 2)))

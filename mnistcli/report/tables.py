@@ -10,6 +10,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from mnistcli.config.schema import DATASET_NAMES
 from mnistcli.models import registry
 from mnistcli.report.cells import count, pct, seconds, setting, short_path, size, status_cell
 from mnistcli.report.console import console, err_console, next_steps
@@ -101,15 +102,11 @@ def _when(iso: str | None) -> str:
         return escape(iso)
 
 
-# The dataset column of `mnistcli runs`: short, so a row fits 80 columns.
-_DATASET_CELLS = {"mnist": "MNIST", "fashion_mnist": "Fashion"}
-
-
 def _dataset(row: Mapping) -> str:
     if row.get("offline_sample"):
         return "[yellow]MNIST 5k[/]"  # the offline sample: accuracies not comparable with the full MNIST's
     name = row.get("dataset")
-    return escape(_DATASET_CELLS.get(name, str(name))) if name else "[dim]-[/]"
+    return escape(DATASET_NAMES.get(name, str(name))) if name else "[dim]-[/]"
 
 
 # `mnistcli runs` columns after the run folder: title, justify, and the row's cell.
@@ -128,17 +125,17 @@ def runs_table(r: Mapping) -> None:
     """`mnistcli runs`: one row per run or sweep job, best first.
 
     Where the terminal is wide enough every run is one line, its folder in the first column. Where it is not
-    (80 columns), each run takes two: its numbers, then its folder on a line of its own, so that no path is
-    ever wrapped or cut and the numbers stay in aligned columns.
+    (80 columns), each run takes two: its numbers, then its dataset and folder on a line of their own, so that
+    no path is ever wrapped or cut and the numbers stay in aligned columns.
     """
     if not r["runs"]:
         if r.get("dataset"):
-            console.print(f"no runs trained on {r['dataset']} under {escape(r['root'])}/")
+            console.print(f"no runs trained on {escape(r.get('dataset_name') or r['dataset'])} under {escape(r['root'])}/")
             return
         console.print(f"no runs under {escape(r['root'])}/ - train one with `mnistcli train`")
         return
     shown_count = f"top {len(r['runs'])} of {r['total']}" if len(r["runs"]) < r["total"] else f"{r['total']}"
-    trained_on = f" trained on {r['dataset']}" if r.get("dataset") else ""
+    trained_on = f" trained on {escape(r.get('dataset_name') or r['dataset'])}" if r.get("dataset") else ""
     runs_word = "run" if r["total"] == 1 else "runs"
     console.print(f"{shown_count} {runs_word}{trained_on} under {escape(r['root'])}/, sorted by {r['sort']}", soft_wrap=True)
     paths = [escape(shown(row["run_dir"])) for row in r["runs"]]
@@ -157,17 +154,25 @@ def runs_table(r: Mapping) -> None:
 
 
 def _two_line_runs(paths: list[str], cells: list[list[str]]) -> None:
-    """The runs as two lines each, in fixed-width columns: the settings wrap between their parts, nothing else."""
-    titles = [title for title, _, _ in _RUN_COLUMNS]
+    """The runs as two lines each, in fixed-width columns: the settings wrap between their parts, nothing else.
+    The dataset starts the second line, before the folder: as a column it would wrap the settings of an
+    80-column row onto a third line."""
+    every = [title for title, _, _ in _RUN_COLUMNS]
+    on_top = [i for i, title in enumerate(every) if title != "data"]
+    columns = [_RUN_COLUMNS[i] for i in on_top]
+    data = [row[every.index("data")] for row in cells]
+    cells = [[row[i] for i in on_top] for row in cells]
+    titles = [title for title, _, _ in columns]
     flex = titles.index("settings")
     widths = [max(Text.from_markup(c).cell_len for c in [title, *(row[i] for row in cells)]) for i, title in enumerate(titles)]
     gap = 2
     rest = sum(w for i, w in enumerate(widths) if i != flex) + gap * (len(widths) - 1)
     widths[flex] = max(12, min(widths[flex], console.width - rest))
+    data_width = max(Text.from_markup(d).cell_len for d in data)
 
     def grid() -> Table:
         t = Table.grid(padding=(0, 0, 0, gap), pad_edge=False)
-        for i, (_, justify, _) in enumerate(_RUN_COLUMNS):
+        for i, (_, justify, _) in enumerate(columns):
             # A column's width includes its left padding (the gap), except the first's (pad_edge=False).
             t.add_column(width=widths[i] + (gap if i else 0), justify=justify, no_wrap=i != flex)
         return t
@@ -176,13 +181,14 @@ def _two_line_runs(paths: list[str], cells: list[list[str]]) -> None:
     header.add_row(*(f"[bold]{t}[/]" for t in titles))
     console.print(header)
     console.print("─" * min(console.width, sum(widths) + gap * (len(widths) - 1)), style="dim")
-    for path, row_cells in zip(paths, cells):
+    for path, data_cell, row_cells in zip(paths, data, cells):
         line = grid()
         row_cells = list(row_cells)
         row_cells[flex] = _wrapped(row_cells[flex], widths[flex])
         line.add_row(*row_cells)
         console.print(line)
-        console.print(f"  {path}", style="dim", no_wrap=True, overflow="ignore", crop=False)
+        padding = " " * (data_width - Text.from_markup(data_cell).cell_len)
+        console.print(f"  {data_cell}{padding}  [dim]{path}[/]", no_wrap=True, overflow="ignore", crop=False)
 
 
 def _wrapped(parts_text: str, width: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from rich import box
 from rich.markup import escape
@@ -125,7 +126,18 @@ def _summary(m: Mapping) -> Table:
     if m.get("run_dir"):
         # 4 for the panel's border and padding, 15 for the labels and the gap
         table.add_row("run", escape(short_path(shown(m["run_dir"]), max(console.width - 19, 20))))
+    tracked = (m.get("tracking") or {}).get("mlflow")
+    if tracked:
+        table.add_row("mlflow", escape(f"run {tracked['run_id']}"))
+        table.add_row("", escape(_store(str(tracked.get("tracking_uri", "")), max(console.width - 19, 20))))
     return table
+
+
+def _store(uri: str, width: int) -> str:
+    """An MLflow store as a user would type it: a SQLite file's path relative to the current folder."""
+    if uri.startswith("sqlite:///"):
+        return "sqlite:///" + short_path(shown(Path(uri.removeprefix("sqlite:///"))), width - len("sqlite:///"))
+    return uri
 
 
 def _short_names(classes: list[str]) -> bool:

@@ -7,6 +7,8 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mnistcli.config.schema import DATASET_NAMES
+from mnistcli.config.validate import did_you_mean
 from mnistcli.data.fallback import FALLBACK_SOURCE
 from mnistcli.errors import MnistcliError
 from mnistcli.models import registry
@@ -25,15 +27,16 @@ SORT_KEYS = {
 }
 
 
-# `mnistcli runs --dataset NAME`: the datasets a run can have trained on. The offline 5,000-digit MNIST sample
-# is its own: its accuracies are not comparable with the full MNIST's.
-DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "mnist_5k": "the offline 5k MNIST sample"}
+# `mnistcli runs --dataset NAME`: the datasets a run can have trained on (the config's data.name choices), and
+# the offline 5,000-digit MNIST sample as its own: its accuracies are not comparable with the full MNIST's.
+OFFLINE_SAMPLE = "mnist_5k"
+DATASETS = {**DATASET_NAMES, OFFLINE_SAMPLE: "the offline 5k MNIST sample"}
 
 
 def dataset_of(name: str | None, source: str | None) -> str | None:
     """mnist, fashion_mnist or mnist_5k (the offline sample); None for a record that does not say."""
     if name == "mnist" and source == FALLBACK_SOURCE:
-        return "mnist_5k"
+        return OFFLINE_SAMPLE
     return name or None
 
 
@@ -126,7 +129,9 @@ def list_runs(
     """The runs under directory (default outputs/) as rows sorted by `sort`, at most `top` of them; only those
     trained on `dataset` (a key of DATASETS) when given."""
     if dataset is not None and dataset not in DATASETS:
-        raise MnistcliError(f"unknown dataset '{dataset}'; valid datasets: {', '.join(DATASETS)}")
+        raise MnistcliError(
+            f"unknown dataset '{dataset}'; valid datasets: {', '.join(DATASETS)}{did_you_mean(dataset, list(DATASETS))}"
+        )
     if sort not in SORT_KEYS:
         raise MnistcliError(f"cannot sort by '{sort}'; valid keys: {', '.join(SORT_KEYS)}")
     if top is not None and top < 1:
@@ -145,4 +150,5 @@ def list_runs(
     total = len(rows)
     if top is not None:
         rows = rows[:top]
-    return {"root": str(root), "sort": sort, "total": total, "runs": rows, "dataset": dataset}
+    return {"root": str(root), "sort": sort, "total": total, "runs": rows, "dataset": dataset,
+            "dataset_name": DATASETS.get(dataset) if dataset else None}

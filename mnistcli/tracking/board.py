@@ -1,4 +1,5 @@
-"""`mnistcli tensorboard`: TensorBoard on the event files of a run, a sweep or every run under outputs/."""
+"""`mnistcli tensorboard`: TensorBoard on the event files of a run, a sweep or every run under outputs/, in a
+child process (`python -m mnistcli.tracking.board`) that starts without TensorFlow's C++ chatter."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def board_command(folder: Path | None, port: int = 6006, host: str = "127.0.0.1"
         )
     if importlib.util.find_spec("tensorboard") is None:
         raise MnistcliError(f"TensorBoard is not installed (TensorFlow no longer brings it): {INSTALL}")
-    return [sys.executable, "-m", "tensorboard.main", "--logdir", str(root), "--port", str(port), "--host", host]
+    return [sys.executable, "-m", "mnistcli.tracking.board", "--logdir", str(root), "--port", str(port), "--host", host]
 
 
 def open_board(folder: Path | None, port: int = 6006, host: str = "127.0.0.1") -> int:
@@ -36,3 +37,23 @@ def open_board(folder: Path | None, port: int = 6006, host: str = "127.0.0.1") -
         return process.wait()
     except KeyboardInterrupt:
         return process.wait()
+
+
+def main() -> None:
+    """The child: TensorFlow imported with file descriptor 2 pointed away (its absl start-up lines, a dozen
+    about oneDNN, CPU features and CUDA before TensorBoard's URL, ignore TF_CPP_MIN_LOG_LEVEL), then
+    TensorBoard's own main with stderr back, so that its messages and errors (a port in use) still show."""
+    from mnistcli.runtime.keras_import import quiet_stderr
+
+    with quiet_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery prints the "failed call to cuInit" line
+    from tensorboard.main import run_main
+
+    sys.argv = ["tensorboard", *sys.argv[1:]]
+    run_main()
+
+
+if __name__ == "__main__":
+    main()

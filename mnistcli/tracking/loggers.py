@@ -56,22 +56,36 @@ class Loggers:
         """A completed run's last words: history.csv, the confusion matrix for TensorBoard, MLflow's artifacts.
         Called once every other artifact is written and before metrics.json says completed. Returns warnings:
         a tracking server failing at the end does not undo a trained run whose folder is complete."""
+        from mnistcli.errors import one_line
+
+        warnings = []
         if "csv" in self.chosen:
             from mnistcli.tracking.history_csv import write_history
 
             write_history(self.run_dir, history)
         if "tensorboard" in self.chosen:
-            from mnistcli.tracking import tensorboard
-
-            tensorboard.log_confusion_matrix(self.run_dir, self.run_dir / "confusion_matrix.png", len(history["loss"]))
+            warnings += self._board_confusion_matrix(len(history["loss"]))
         if self.mlflow is not None:
             try:
                 self.mlflow.finish(self.run_dir, record)
             except Exception as exc:  # noqa: BLE001 - the run folder is complete; say what MLflow lacks
-                from mnistcli.errors import one_line
-
                 self.mlflow.abort("FAILED")
-                return [f"MLflow did not get this run's final metrics and artifacts: {one_line(exc)[:300]}"]
+                warnings.append(f"MLflow did not get this run's final metrics and artifacts: {one_line(exc)[:300]}")
+        return warnings
+
+    def _board_confusion_matrix(self, step: int) -> list[str]:
+        """TensorBoard's confusion-matrix image; a warning, like MLflow's uploads, when the plot is missing or
+        cannot be written: the model and every number are saved, and the run is complete without it."""
+        from mnistcli.errors import one_line
+        from mnistcli.tracking import tensorboard
+
+        png = self.run_dir / "confusion_matrix.png"
+        if not png.is_file():
+            return [f"TensorBoard has no confusion matrix for this run: {png.name} is missing"]
+        try:
+            tensorboard.log_confusion_matrix(self.run_dir, png, step)
+        except Exception as exc:  # noqa: BLE001 - a damaged plot or a full disk: the run's own files are written
+            return [f"TensorBoard has no confusion matrix for this run: {one_line(exc)[:300]}"]
         return []
 
     def abort(self, interrupted: bool) -> None:

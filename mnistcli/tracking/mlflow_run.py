@@ -39,6 +39,9 @@ class MlflowRun:
     def __init__(self, settings: Mapping) -> None:
         mlflow_store.require_mlflow()
         self.settings = dict(settings or {})
+        # A store that cannot be written fails the run now, before the data is read or anything is shown.
+        uri = (parent_run() or {}).get("tracking_uri") or mlflow_store.tracking_uri(self.settings)
+        mlflow_store.check_sqlite_folder(uri)
         self.run_id: str | None = None
         self.client = None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
+from pathlib import Path
 
 from mnistcli.errors import MnistcliError
 from mnistcli.runs.rundir import OUTPUTS
@@ -12,6 +14,8 @@ from mnistcli.runs.rundir import OUTPUTS
 INSTALL = 'pip install "mnistcli[mlflow]"'
 DEFAULT_DB = "mlflow.db"  # under outputs/, beside the run folders
 DEFAULT_ARTIFACTS = "mlruns"
+# MLflow's loggers that print WARNING blocks on the terminal while retrying a store (kept to errors).
+QUIET_LOGGERS = ("mlflow.store.db.utils", "mlflow.store.tracking.sqlalchemy_store", "mlflow.utils.rest_utils")
 
 
 def require_mlflow() -> None:
@@ -48,10 +52,37 @@ def client(uri: str):
     # After the import, which sets MLflow's own levels: "Creating initial MLflow database tables..." on a new store.
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Its retries of a SQLite file it cannot open print a WARNING block each: the error says it once, at the end.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
     if is_default(uri):
         OUTPUTS.mkdir(parents=True, exist_ok=True)
     return MlflowClient(tracking_uri=uri)
+
+
+def check_sqlite_folder(uri: str) -> None:
+    """For a sqlite: store, its folder exists (or is made) and takes a file: else one line now, before MLflow is
+    imported. MLflow itself would retry opening it 10 times with backoff, 100 s, before failing."""
+    if not uri.startswith("sqlite:///"):
+        return
+    name = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    if not name or name == ":memory:":
+        return
+    db = Path(name)
+    step = f"create the SQLite store's folder {db.parent}"
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if db.exists():
+            step = f"write the SQLite store {db}"
+            with open(db, "ab"):
+                pass
+        else:
+            step = f"create files in the SQLite store's folder {db.parent}"
+            with tempfile.TemporaryFile(dir=db.parent):
+                pass
+    except OSError as exc:
+        raise MnistcliError(f"MLflow at {uri}: cannot {step}: {exc.strerror or exc}") from None
 
 
 def experiment_id(mlflow_client, name: str, uri: str) -> str:

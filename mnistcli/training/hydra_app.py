@@ -62,7 +62,7 @@ def hydra_main(cfg: DictConfig):
     if multirun:  # one line per job, the table at the end; returns the objective a sweeper maximises
         return jobs.job_end(hc.job.num, record)
     report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)})
-    report.next_steps(str(run_dir))
+    report.next_steps(str(run_dir), record.config.get("logger") or ())
     return record
 
 
@@ -85,7 +85,7 @@ def run(args: list[str]) -> None:
         sys.argv = ["mnistcli train", *args]
         _failures.clear()
         try:
-            hydra_main()
+            _hydra_main_closing_sweeps()
         except OSError as e:
             if type(e).__module__.startswith("hydra."):  # MissingConfigException: a config group option not found
                 raise command_line.explain(e, args) or e from None
@@ -106,6 +106,18 @@ def run(args: list[str]) -> None:
             raise _failures.pop()
 
 
+def _hydra_main_closing_sweeps() -> None:
+    """hydra_main(); a sweep that stops before Hydra's on_multirun_end (its launcher or sweeper failing, an
+    interrupt) has its MLflow parent run closed as FAILED or KILLED, not left running."""
+    try:
+        hydra_main()
+    except BaseException as exc:
+        from mnistcli.tracking.mlflow_sweep import abort_open_parents
+
+        abort_open_parents(interrupted=isinstance(exc, KeyboardInterrupt))
+        raise
+
+
 def resume_from_args(args: list[str]) -> bool:
     """Run `mnistcli train resume=...` when that is what args ask for; False when they ask for a normal run."""
     from mnistcli.training.resume import parse_args, resume_config
@@ -117,7 +129,7 @@ def resume_from_args(args: list[str]) -> bool:
     cfg = resume_config(run_dir, overrides)
     record = train(cfg, run_dir, resume=True)
     report.metrics_report({**record.to_dict(), "run_dir": str(run_dir)}, "resumed")
-    report.next_steps(str(run_dir))
+    report.next_steps(str(run_dir), record.config.get("logger") or ())
     return True
 
 

@@ -393,6 +393,11 @@ CASES = [
     Case("mlflow-missing-sweep", L, f"mnistcli train -m model=softmax,hidden128 logger=mlflow data.dir=DATA {Q}",
          'logger=mlflow needs MLflow, which is not installed: pip install "mnistcli[mlflow]"',
          "The same: a sweep stops before its first job.", mlflow_missing),
+    Case("mlflow-store-unwritable", L,
+         f"mnistcli train logger=mlflow logger.mlflow.tracking_uri=sqlite:////proc/mlflow.db data.dir=DATA {Q}",
+         "MLflow at sqlite:////proc/mlflow.db: cannot create files in the SQLite store's folder /proc",
+         "Point `logger.mlflow.tracking_uri` or `MLFLOW_TRACKING_URI` at a folder you can write to (or unset it: "
+         "`outputs/mlflow.db`). It fails at once, where MLflow alone retried for 100 s."),
     Case("runs-dataset", L, "mnistcli runs --dataset fashion",
          "unknown dataset 'fashion'; valid datasets: mnist, fashion_mnist, mnist_5k",
          "Give one of the listed names (`mnist_5k` is the offline 5,000-digit sample)."),

@@ -25,6 +25,12 @@ def test_groups_with_the_option_in_use():
     assert "data fashion_mnist, mnist*" in lines and "experiment classic20x20, quick (optional)" in lines
 
 
+def test_loggers_given_as_a_list_are_all_starred():
+    """Hydra keeps no choice for a group given as a list (logger=[csv,tensorboard]): not "(optional)" then."""
+    assert "logger csv*, mlflow, none, tensorboard" in help_lines("--help")
+    assert "logger csv*, mlflow, none, tensorboard*" in help_lines("logger=[csv,tensorboard]", "--help")
+
+
 def test_keys_with_values_and_allowed_values():
     lines = help_lines("-h")
     for row in (

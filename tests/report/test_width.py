@@ -67,7 +67,8 @@ def test_runs_table(screen, width):
     if width == 200:
         assert one_line_each, "\n".join(lines)  # room for everything: a run is one line
     else:
-        assert not one_line_each and any(line.strip() == RUN for line in lines)  # the folder on its own line
+        # The folder on a line of its own, after the dataset.
+        assert not one_line_each and any(line.split() == ["-", RUN] for line in lines), "\n".join(lines)
 
 
 def _summary(sweep_dir: str) -> dict:
@@ -182,3 +183,18 @@ def test_next_steps_never_break_a_command(screen):
     run = "outputs/2026-11-30/22-44-21-833000_hidden128x64-tanh-drop0.3"
     lines = screen(80, next_steps, run, terminal=True)
     assert lines[1:] == [f"mnistcli evaluate {run}", f"mnistcli predict x.png --run {run}"]  # no indent: it fits
+
+
+def test_tracking_shows_where_it_went(screen, tmp_path, monkeypatch):
+    """logger=mlflow: the run's MLflow id and store in the panel; logger=tensorboard: the command to open it."""
+    from mnistcli.report.console import next_steps
+    from mnistcli.report.training import metrics_report
+
+    monkeypatch.chdir(tmp_path)
+    run_id = "c35a7d46bdb94d5faf5d30653d4cc9c1"
+    tracked = {"mlflow": {"run_id": run_id, "experiment_id": "1",
+                          "tracking_uri": f"sqlite:///{tmp_path}/outputs/mlflow.db"}}
+    lines = screen(80, metrics_report, dict(_metrics(DIGITS), tracking=tracked))
+    assert_readable(lines, 80, [f"mlflow         run {run_id}", "sqlite:///outputs/mlflow.db"])
+    lines = screen(80, next_steps, RUN, ["csv", "tensorboard"], terminal=True)
+    assert lines[-1].strip() == f"mnistcli tensorboard {RUN}"

@@ -127,6 +127,32 @@ def test_mlflow_run_holds_params_metrics_tags_and_artifacts(logged_run):
             "metrics.json"} <= artifacts
 
 
+def test_an_unwritable_sqlite_store_fails_at_once_in_one_line(tmp_path, monkeypatch):
+    """MLflow alone retried such a store 10 times over 100 s, printing a WARNING block each time."""
+    import logging
+    import time
+
+    from mnistcli.tracking import mlflow_store
+    from mnistcli.tracking.mlflow_run import MlflowRun
+
+    (tmp_path / "a-file").write_text("x")
+    started = time.monotonic()
+    for uri, says in ((f"sqlite:///{tmp_path}/a-file/store.db", "cannot create the SQLite store's folder"),
+                      ("sqlite:////proc/store.db", "cannot create files in the SQLite store's folder /proc")):
+        with pytest.raises(MnistcliError, match=f"^MLflow at {uri}: {says}") as caught:
+            mlflow_store.check_sqlite_folder(uri)
+        assert "\n" not in str(caught.value)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////proc/store.db")
+    with pytest.raises(MnistcliError, match="/proc"):
+        MlflowRun({})  # before any training: the logger is built from the config first
+    assert time.monotonic() - started < 5
+    mlflow_store.check_sqlite_folder(f"sqlite:///{tmp_path}/new/store.db")  # a folder made when missing
+    assert (tmp_path / "new").is_dir()
+    mlflow_store.client(f"sqlite:///{tmp_path}/new/store.db")
+    for name in mlflow_store.QUIET_LOGGERS:  # retries' warnings are not for the terminal
+        assert logging.getLogger(name).getEffectiveLevel() > logging.WARNING, name
+
+
 @pytest.mark.slow
 def test_mlflow_default_store_is_under_outputs(workdir, tiny_mnist, monkeypatch):
     """Through the CLI, MLFLOW_TRACKING_URI unset: a SQLite store and artifacts beside the runs in outputs/.
@@ -220,16 +246,21 @@ def test_runs_show_and_filter_the_dataset(workdir):
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert lines[1].split()[:2] == ["model", "data"]
-    # Best first, two lines a run at 80 columns: the numbers (the dataset beside the model), then the folder.
-    data_cells = [line[len("softmax"):].strip()[:8].strip() for line in lines if line.startswith("softmax")]
-    assert data_cells == ["MNIST", "MNIST 5k", "Fashion"], listed.output
+    assert lines[1].split()[:2] == ["model", "settings"]
+    # Best first, two lines a run at 80 columns: the numbers, then the dataset and the folder.
+    assert len(lines) == 3 + 2 * 3, listed.output
+    data_cells = [line.split("  outputs/")[0].strip() for line in lines[4::2]]
+    assert data_cells == ["MNIST", "MNIST 5k", "Fashion-MNIST"], listed.output
     for name, expected in (("mnist", ["full"]), ("mnist_5k", ["sample"]), ("fashion_mnist", ["fashion"])):
         result = runner.invoke(app, ["runs", "--dataset", name, "--json"])
         assert result.exit_code == 0, result.output
         assert [Path(r["run_dir"]).name for r in json.loads(result.stdout)] == expected
     bad = runner.invoke(app, ["runs", "--dataset", "cifar"])
     assert bad.exit_code == 2 and "valid datasets: mnist, fashion_mnist, mnist_5k" in bad.output
+    typo = runner.invoke(app, ["runs", "--dataset", "fashion"])
+    assert typo.exit_code == 2 and typo.output.strip().endswith("; did you mean fashion_mnist?"), typo.output
+    none = runner.invoke(app, ["runs", "outputs/d/full", "--dataset", "fashion_mnist"])
+    assert none.exit_code == 0 and none.output.startswith("no runs trained on Fashion-MNIST under "), none.output
 
 
 # ------------------------------------------------------------------------------------------ mnistcli tensorboard
@@ -240,7 +271,7 @@ def test_tensorboard_verb_serves_the_folder_it_is_given(logged_run, monkeypatch)
 
     run, _, _ = logged_run
     command = board.board_command(run, port=6007)
-    assert command[1:5] == ["-m", "tensorboard.main", "--logdir", str(run)] and "6007" in command
+    assert command[1:5] == ["-m", "mnistcli.tracking.board", "--logdir", str(run)] and "6007" in command
     seen = {}
 
     class Process:
@@ -274,3 +305,37 @@ def test_an_interrupted_run_is_killed_in_mlflow_and_its_resume_goes_on_in_the_sa
     got = client.get_run(run_id)
     assert got.info.status == "FINISHED" and len(client.search_runs([got.info.experiment_id])) == 1
     assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [1, 2, 3]
+
+
+def test_a_missing_plot_is_a_warning_not_a_failed_run(tmp_path):
+    """The confusion matrix for TensorBoard comes from the saved plot: without it the run is still complete."""
+    from mnistcli.runs.record import RunRecord
+    from mnistcli.tracking.loggers import Loggers
+
+    loggers = Loggers({"logger": {"csv": {}, "tensorboard": {}}})
+    record = RunRecord(config={}, status="running")
+    loggers.start(tmp_path, record)
+    warnings = loggers.finish(record, {"loss": [0.5], "accuracy": [0.9]})
+    assert warnings == ["TensorBoard has no confusion matrix for this run: confusion_matrix.png is missing"]
+    assert (tmp_path / "history.csv").is_file()
+    (tmp_path / "confusion_matrix.png").write_bytes(b"not a png")
+    (damaged,) = loggers.finish(record, {"loss": [0.5], "accuracy": [0.9]})
+    assert damaged.startswith("TensorBoard has no confusion matrix for this run: ") and "\n" not in damaged
+
+
+@pytest.mark.slow
+def test_tensorboard_in_a_sweep_writes_each_jobs_events_in_its_folder(workdir, tiny_mnist):
+    """A grid sweep with logger=tensorboard: each job's own event files, read back with EventAccumulator."""
+    result = runner.invoke(app, ["train", "-m", "model=softmax,hidden128", "logger=tensorboard", "train.epochs=1",
+                                 "train.progress=false", "data.train_limit=500", f"data.dir={tiny_mnist}"])
+    assert result.exit_code == 0, result.output
+    (sweep,) = [p.parent for p in (workdir / "outputs" / "multirun").glob("*/*/summary.json")]
+    jobs = sorted(p.parent for p in sweep.glob("*/metrics.json"))
+    assert [j.name for j in jobs] == ["0", "1"]
+    for job in jobs:
+        accuracy = _scalars(_events(job / "tensorboard" / "train"), "epoch_accuracy")
+        assert [step for step, _ in accuracy] == [0] and 0 < accuracy[0][1] <= 1, job
+        assert len(_events(job / "tensorboard" / "test").Tensors("confusion_matrix")) == 1
+        assert not (job / "history.csv").exists()  # only the loggers chosen
+    # hidden128 holds out a validation split (softmax's config does not): its events are the job's own too.
+    assert [s for s, _ in _scalars(_events(jobs[1] / "tensorboard" / "validation"), "epoch_accuracy")] == [0]

@@ -38,7 +38,7 @@ def _trained_jobs(sweep: Path) -> dict[str, dict]:
 
 
 SWEEPS = {
-    "optuna": ["hparams_search=mlp_optuna", "hydra.sweeper.n_trials=3"],
+    "optuna": ["hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2"],
     # Softmax has no hidden layer to activate: job 1 is job 0's twin, not trained again, yet a child run too.
     "grid-with-a-twin": ["model=softmax", "model.activation=relu,tanh"],
 }
@@ -88,3 +88,25 @@ def test_joblib_jobs_in_other_processes_find_their_parent(tmp_path, tiny_mnist):
     assert {c.info.run_id for c in children} == {r["tracking"]["mlflow"]["run_id"] for r in trained.values()}
     assert all(c.info.status == "FINISHED" for c in children) and parent.info.status == "FINISHED"
     assert "mlflow" not in (proc.stdout + proc.stderr).lower().replace("logger=mlflow", "")  # nothing of MLflow's on screen
+
+
+@pytest.mark.parametrize("stop, status", [(RuntimeError("the launcher refused the request"), "FAILED"),
+                                          (KeyboardInterrupt(), "KILLED")], ids=["launch-fails", "ctrl-c"])
+def test_a_sweep_stopped_while_launching_closes_its_parent_run(stop, status, tmp_path, monkeypatch):
+    """Hydra calls no on_multirun_end when its launcher raises: the parent run must not stay RUNNING."""
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # its first scan loads the plugin modules afresh: patch the class it then holds
+    from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+
+    def launch(self, job_overrides, initial_job_idx):
+        raise stop
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(BasicLauncher, "launch", launch)
+    result = CliRunner().invoke(app, ["train", "-m", "model=softmax,hidden128", "logger=mlflow", *FAST])
+    assert result.exit_code != 0, result.output
+    parent, children = _runs(uri)
+    assert parent.info.status == status and parent.info.end_time and not children
