@@ -492,7 +492,7 @@ def test_any_bytes_give_a_digit_or_a_clear_error(tmp_path_factory, data, size):
 
 
 def _digit_files(folder) -> list[str]:
-    from mnistcli.vision.digit import PARALLEL_FROM
+    from mnistcli.inference.predict import PARALLEL_FROM
 
     digits, _ = mnist_digits()
     files = []
@@ -505,42 +505,44 @@ def _digit_files(folder) -> list[str]:
 
 
 def _same_results(together, alone) -> None:
+    """prepare_files' items, (lattice, size) or (MnistcliError, None), the same from workers as one by one."""
     assert len(together) == len(alone)
-    for a, b in zip(together, alone):
+    for (a, a_size), (b, b_size) in zip(together, alone):
         if isinstance(b, MnistcliError):
             assert isinstance(a, MnistcliError) and str(a) == str(b)
         else:
-            np.testing.assert_array_equal(a, b)
-    assert "broken.png" in str(together[5])
+            assert a_size == b_size
+            np.testing.assert_array_equal(a.inputs, b.inputs)
+    assert "broken.png" in str(together[5][0])
 
 
-def test_load_digits_in_spawned_workers_matches_one_by_one(tmp_path, monkeypatch):
+def test_prepare_files_in_spawned_workers_matches_one_by_one(tmp_path, monkeypatch):
     import sys
 
-    from mnistcli.vision.digit import load_digits
+    from mnistcli.inference.predict import prepare_files
 
     # With TensorFlow loaded (as in this test process) workers must be spawned, not forked.
     monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow", object()))
     files = _digit_files(tmp_path)
-    _same_results(load_digits(files, workers=2), load_digits(files, workers=1))
+    _same_results(prepare_files(files, workers=2), prepare_files(files, workers=1))
 
 
-def test_load_digits_in_forked_workers_matches_one_by_one(tmp_path):
-    """The CLI's case: a fresh process with nothing but numpy and Pillow loaded forks its workers."""
+def test_prepare_files_in_forked_workers_matches_one_by_one(tmp_path):
+    """The CLI's case: a fresh process with nothing but numpy, SciPy and Pillow loaded forks its workers."""
     files = _digit_files(tmp_path)
     script = (
         "import sys, pickle, multiprocessing as mp\n"
-        "from mnistcli.vision.digit import load_digits\n"
+        "from mnistcli.inference.predict import prepare_files\n"
         "used = []\n"
         "real = mp.get_context\n"
         "mp.get_context = lambda method=None: used.append(method) or real(method)\n"
-        "out = load_digits(sys.argv[1:], workers=2)\n"
+        "out = prepare_files(sys.argv[1:], workers=2)\n"
         "assert used == ['fork'], used\n"
         "sys.stdout.buffer.write(pickle.dumps(out))\n"
     )
     done = subprocess.run([sys.executable, "-c", script, *files], capture_output=True, check=True)
     import pickle
 
-    from mnistcli.vision.digit import load_digits
+    from mnistcli.inference.predict import prepare_files
 
-    _same_results(pickle.loads(done.stdout), load_digits(files, workers=1))
+    _same_results(pickle.loads(done.stdout), prepare_files(files, workers=1))
