@@ -71,7 +71,7 @@ def _prediction(r: Mapping, classes: list, top: int) -> Text:
     text = Text.assemble((r["file"], "bold"), ": ")
     for d in digits:
         text.append(str(d["digit"]), "bold yellow reverse" if d["low_confidence"] else "bold cyan")
-    text.append(f"  ({len(digits)} digits, all right: {r['confidence']:.1%})")
+    text.append(f"  ({len(digits)} digits, {r['confidence']:.1%} sure of all)")
     doubtful = [i for i, d in enumerate(digits) if d["low_confidence"]]
     if doubtful:
         text.append(f"  {len(doubtful)} doubtful", "bold yellow")
