@@ -14,11 +14,16 @@ from mnistcli.report.console import console, error
 SHADES = " ░▒▓█"
 
 
+def _shade(v: float) -> str:
+    """A pixel's value in [0, 1] as one of SHADES."""
+    return SHADES[min(int(float(v) * len(SHADES)), len(SHADES) - 1)]
+
+
 def _digit_drawing(pixels) -> Text:
     """The model's input as shaded blocks, two characters a pixel: readable with or without colour."""
     text = Text()
     for row in pixels:
-        line = "".join(SHADES[min(int(float(v) * len(SHADES)), len(SHADES) - 1)] * 2 for v in row)
+        line = "".join(_shade(v) * 2 for v in row)
         text.append(line.rstrip() + "\n", style="bright_white")
     return text
 
@@ -116,7 +121,7 @@ def _thumbnail_drawing(thumb, scale, digits, width: int = 76) -> Text:
     cols, rows = max(1, round(w / f)), max(1, round(h / (2 * f)))
     cells = np.asarray(Image.fromarray(thumb, "F").resize((cols, rows), Image.BOX), np.float32)
     cells = np.clip(cells * 1.5, 0, 1)  # a cell is mostly paper even where a stroke crosses it
-    chars = [[SHADES[min(int(float(v) * len(SHADES)), len(SHADES) - 1)] for v in row] for row in cells]
+    chars = [[_shade(v) for v in row] for row in cells]
     styles = [[None] * cols for _ in range(rows)]
     sx, sy = scale if isinstance(scale, (tuple, list)) else (scale, scale)
     for n, d in enumerate(digits, 1):
@@ -162,6 +167,6 @@ def _inputs_drawing(inputs, labels, width: int) -> Text:
             line = ""
             for g in group:
                 pair = g[y : y + 2].mean(axis=0)
-                line += "".join(SHADES[min(int(float(v) * len(SHADES)), len(SHADES) - 1)] for v in pair) + "  "
+                line += "".join(_shade(v) for v in pair) + "  "
             text.append(line.rstrip() + "\n", "bright_white")
     return text

@@ -195,11 +195,9 @@ def _background(grey: np.ndarray, reach: float | None = None) -> np.ndarray:
     h, w = grey.shape
     if max(h, w) < 64:  # a small image is a crop around the digit: one level will do (the noise
         return np.full_like(grey, quantiles(grey.reshape(-1), 0.05)[0])  # is allowed for later)
-    f = max(1, math.ceil(max(h, w) / GRID))
-    gh, gw = h // f, w // f  # (the last, partial, row and column of cells are left out)
+    f, gh, gw, size = _opening(h, w)  # (the last, partial, row and column of cells are left out)
     cells = grey[: gh * f, : gw * f].reshape(gh, f, gw, f).transpose(0, 2, 1, 3).reshape(gh, gw, f * f)
     level = np.partition(cells, (f * f) // 4, axis=2)[:, :, (f * f) // 4]
-    size = min(int(0.3 * max(gh, gw)) | 1, (min(gh, gw) - 1) | 1)
     if reach is not None:
         size = max(3, min(size, int(math.ceil(reach / f)) | 1))
     if size < 3:  # a thin strip of an image: one level will do
@@ -313,12 +311,17 @@ def find_ink(grey: np.ndarray, invert: bool | None, name: str, narrow=None) -> n
     return ink
 
 
+def _opening(h: int, w: int) -> tuple[int, int, int, int]:
+    """``_background``'s grid for an h x w image: cell size f, grid rows and columns, default opening (cells)."""
+    f = max(1, math.ceil(max(h, w) / GRID))
+    gh, gw = h // f, w // f
+    return f, gh, gw, min(int(0.3 * max(gh, gw)) | 1, (min(gh, gw) - 1) | 1)
+
+
 def _opening_width(shape: tuple[int, int]) -> float:
     """How wide (pixels) the opening of ``_background`` is by default; infinite where it takes one level."""
     h, w = shape
     if max(h, w) < 64:
         return math.inf
-    f = max(1, math.ceil(max(h, w) / GRID))
-    gh, gw = h // f, w // f
-    size = min(int(0.3 * max(gh, gw)) | 1, (min(gh, gw) - 1) | 1)
+    f, _, _, size = _opening(h, w)
     return math.inf if size < 3 else float(size * f)
