@@ -65,7 +65,7 @@ class Catalog:
         self._loaded: OrderedDict[str, Served] = OrderedDict()
         chosen = choose_run(run, any_dataset, self.root)
         default_dir = chosen.resolve()
-        listed, self._ids = self._listing(default_dir)
+        _, self._ids = self._listing(default_dir)
         default_id = next((i for i, d in self._ids.items() if d == default_dir), None)
         # A run outside root (`--run elsewhere/run`) is named by its folder as typed; it is listed first.
         self._outside = {} if default_id is not None else {shown(chosen): default_dir}
