@@ -87,7 +87,8 @@ def reuse_twin(cfg: dict, run_dir: Path) -> RunRecord | None:
         write_record(run_dir, twin)
         from mnistcli.tracking.loggers import Loggers
 
-        twin = Loggers(cfg).record_twin(run_dir, twin)  # an MLflow child run for this job too
-        write_record(run_dir, twin)
-        return twin
+        tracked = Loggers(cfg).record_twin(run_dir, twin)  # an MLflow child run for this job too
+        if tracked is not twin:  # the same record back when nothing tracks runs
+            write_record(run_dir, tracked)
+        return tracked
     return None

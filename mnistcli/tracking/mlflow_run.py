@@ -40,8 +40,9 @@ class MlflowRun:
         mlflow_store.require_mlflow()
         self.settings = dict(settings or {})
         # A store that cannot be written fails the run now, before the data is read or anything is shown.
-        uri = (parent_run() or {}).get("tracking_uri") or mlflow_store.tracking_uri(self.settings)
-        mlflow_store.check_sqlite_folder(uri)
+        self.parent = parent_run()  # the sweep's parent run, written before any job starts
+        self.uri = (self.parent or {}).get("tracking_uri") or mlflow_store.tracking_uri(self.settings)
+        mlflow_store.check_sqlite_folder(self.uri)
         self.run_id: str | None = None
         self.client = None
 
@@ -50,8 +51,7 @@ class MlflowRun:
         record keeps of it. A store that cannot be reached fails here, before any training."""
         from mlflow.entities import Param
 
-        parent = parent_run()
-        uri = (parent or {}).get("tracking_uri") or mlflow_store.tracking_uri(self.settings)
+        parent, uri = self.parent, self.uri
         try:
             self.client = mlflow_store.client(uri)
             previous = (record.tracking or {}).get("mlflow") or {}
